@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/kycdesk/kycdesk/handlers"
+	"github.com/kycdesk/kycdesk/internal/config"
+)
+
+// serveFlags parses the serve command line into a Config.
+func (m *Main) serveFlags(name string, args []string) (config.Config, error) {
+	cfg := config.Default()
+	f := newFlags(name)
+	f.StringVar(&cfg.Addr, "addr", m.env("KYCDESK_ADDR", cfg.Addr), "listen address")
+	data := m.dataFlag(f)
+	publicURL := f.String("public-url", "", "base URL of webhook URLs shown to admins (default: http://ADDR)")
+	f.BoolVar(&cfg.InsecureCookies, "insecure-cookies", false, "send cookies without Secure (plain HTTP)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this address instead of --addr")
+	var proxies multi
+	f.Var(&proxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is trusted (repeatable)")
+	f.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "session idle timeout")
+	f.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "session absolute lifetime")
+	if err := f.parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.DataDir = *data
+	var err error
+	if cfg.TrustedProxies, err = parsePrefixes(proxies); err != nil {
+		return cfg, err
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		return cfg, usagef("%s: bad --addr %q", name, cfg.Addr)
+	}
+	cfg.PublicURL = *publicURL
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Addr
+	}
+	return cfg, nil
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	cfg, err := m.serveFlags("serve", args)
+	if err != nil {
+		return err
+	}
+	return m.runServer(ctx, cfg, nil)
+}
+
+// runServer serves until ctx ends, then finishes in-flight requests and stops.
+// started, when not nil, receives the listening base URL once requests are accepted.
+func (m *Main) runServer(ctx context.Context, cfg config.Config, started func(baseURL string)) error {
+	st, err := openStore(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log := newLogger(m.Stderr)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return usagef("listen on %s: %v", cfg.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	if cfg.PublicURL == "http://"+cfg.Addr {
+		cfg.PublicURL = base // --addr with port 0: show the real port
+	}
+
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	bg, err := startBackground(bgCtx, cfg, st, log)
+	if err != nil {
+		stopBackground()
+		ln.Close()
+		return err
+	}
+	srv := &handlers.Server{Config: cfg, DB: st.db, Sealer: st.sealer, Log: log}
+	bg.wire(srv)
+	app := srv.App()
+
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	m.printf("kycdesk listening on %s\n", base)
+	log.Info("listening", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	if started != nil {
+		started(base)
+	}
+
+	select {
+	case err := <-errc:
+		stopBackground()
+		bg.wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownErr := app.ShutdownWithTimeout(cfg.ShutdownTimeout)
+	stopBackground()
+	waitOrTimeout(bg.wait, 2*time.Second, log)
+	if shutdownErr != nil && !errors.Is(shutdownErr, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func waitOrTimeout(wait func(), d time.Duration, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		log.Warn("background work did not stop in time")
+	}
+}

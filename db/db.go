@@ -1,0 +1,204 @@
+// Package db opens kycdesk's SQLite database the way acknowledged data needs it
+// (WAL, synchronous=FULL, one writer, a read pool) and applies the embedded migrations.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// pragmas run on every new connection, in this order: WAL first so that
+// synchronous=FULL applies to WAL commits, then integrity settings.
+var pragmas = []string{
+	"PRAGMA journal_mode = WAL",
+	"PRAGMA synchronous = FULL",
+	"PRAGMA foreign_keys = ON",
+	"PRAGMA busy_timeout = 10000",
+	"PRAGMA temp_store = MEMORY",
+	"PRAGMA cache_size = -32000",
+}
+
+const driverName = "sqlite3_kycdesk"
+
+var registerOnce sync.Once
+
+func register() {
+	registerOnce.Do(func() {
+		sql.Register(driverName, &sqlite3.SQLiteDriver{
+			ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+				for _, p := range pragmas {
+					if _, err := conn.Exec(p, nil); err != nil {
+						return fmt.Errorf("%s: %w", p, err)
+					}
+				}
+				return nil
+			},
+		})
+	})
+}
+
+// DB is the database: Write has exactly one connection, so writes never wait on
+// SQLite's lock; Read is a pool for queries that run beside it under WAL.
+type DB struct {
+	Write *sql.DB
+	Read  *sql.DB
+	Path  string
+}
+
+// FileName is the database file inside the data directory.
+const FileName = "kycdesk.db"
+
+// Open opens (creating if needed) the database in dataDir and applies migrations.
+func Open(ctx context.Context, dataDir string) (*DB, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", dataDir, err)
+	}
+	return OpenFile(ctx, filepath.Join(dataDir, FileName))
+}
+
+// OpenFile opens the database at path and applies migrations.
+func OpenFile(ctx context.Context, path string) (*DB, error) {
+	register()
+	// _txlock=immediate: a write transaction takes the lock at BEGIN, so it can never
+	// fail half way with SQLITE_BUSY when upgrading from a read lock.
+	w, err := sql.Open(driverName, "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open(driverName, "file:"+path+"?_txlock=deferred&_query_only=1")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.NumCPU())
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	d := &DB{Write: w, Read: r, Path: path}
+	if err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Migrate applies every embedded migration not yet applied, each in its own transaction.
+func (d *DB) Migrate(ctx context.Context) error {
+	_, err := d.MigrateReport(ctx)
+	return err
+}
+
+// MigrateReport is Migrate, returning the versions it applied.
+func (d *DB) MigrateReport(ctx context.Context) ([]int64, error) {
+	p, err := goose.NewProvider(goose.DialectSQLite3, d.Write, mustSub(migrations, "migrations"))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	var applied []int64
+	for _, r := range res {
+		applied = append(applied, r.Source.Version)
+	}
+	return applied, nil
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	return errors.Join(d.Read.Close(), d.Write.Close())
+}
+
+// Tx runs fn in a write transaction on the single writer connection and commits it.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping reports whether the database answers a query (readiness).
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Backup writes a consistent copy of the live database to dest using SQLite's
+// online backup API, copying in steps so writers are not blocked for long.
+func (d *DB) Backup(ctx context.Context, dest string) error {
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("%s already exists", dest)
+	}
+	register()
+	dst, err := sql.Open(driverName, "file:"+dest)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	dconn, err := dst.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer dconn.Close()
+	sconn, err := d.Read.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer sconn.Close()
+	return dconn.Raw(func(dc any) error {
+		return sconn.Raw(func(sc any) error {
+			b, err := dc.(*sqlite3.SQLiteConn).Backup("main", sc.(*sqlite3.SQLiteConn), "main")
+			if err != nil {
+				return err
+			}
+			for {
+				done, err := b.Step(256)
+				if err != nil {
+					b.Close()
+					return err
+				}
+				if done {
+					return b.Close()
+				}
+				select {
+				case <-ctx.Done():
+					b.Close()
+					return ctx.Err()
+				case <-time.After(time.Millisecond):
+				}
+			}
+		})
+	})
+}
+
+// Millis converts a time to the INTEGER unix milliseconds the schema stores.
+func Millis(t time.Time) int64 { return t.UnixMilli() }
+
+// Time converts stored unix milliseconds back to a UTC time.
+func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

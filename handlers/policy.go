@@ -1,0 +1,103 @@
+package handlers
+
+import (
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kycdesk/kycdesk/internal/auth"
+	"github.com/kycdesk/kycdesk/internal/errs"
+)
+
+// access says who may call a route. Exactly one of the booleans is set, or Roles is.
+type access struct {
+	Public   bool        // anyone, no session needed
+	Webhook  bool        // anyone; the handler authenticates the sender per integration
+	APIToken bool        // a bearer token of /admin/api-tokens; the handler checks it
+	Password bool        // a session whose password was verified, MFA done or not
+	Roles    []auth.Role // a fully signed-in user with one of these roles
+}
+
+func public() access              { return access{Public: true} }
+func roles(r ...auth.Role) access { return access{Roles: r} }
+func (a access) allows(id *auth.Identity) bool {
+	switch {
+	case a.Public || a.Webhook || a.APIToken:
+		return true
+	case a.Password:
+		return id != nil
+	}
+	return id.SignedIn() && slices.Contains(a.Roles, id.Role)
+}
+
+var (
+	analyst = auth.Analyst
+	lead    = auth.Lead
+	admin   = auth.Admin
+	auditor = auth.Auditor
+)
+
+// policy is the one table of who may call what, keyed by "METHOD /route/pattern".
+// Every registered route must have an entry: handle() refuses to register one
+// without, and TestEveryRouteHasPolicy walks the router to be sure.
+var policy = map[string]access{
+	"GET /healthz":     public(),
+	"GET /readyz":      public(),
+	"GET /favicon.ico": public(),
+	"GET /static/*":    public(),
+	"GET /":            public(), // home redirects by session state
+
+	"GET /login":      public(),
+	"POST /login":     public(),
+	"GET /mfa/setup":  {Password: true},
+	"POST /mfa/setup": {Password: true},
+	"GET /mfa":        {Password: true},
+	"POST /mfa":       {Password: true},
+	"POST /logout":    {Password: true},
+
+	"GET /audit":        roles(lead, auditor, admin),
+	"GET /audit/verify": roles(lead, auditor, admin),
+
+	"GET /admin/users":                roles(admin),
+	"POST /admin/users":               roles(admin),
+	"POST /admin/users/:id/role":      roles(admin),
+	"POST /admin/users/:id/disable":   roles(admin),
+	"POST /admin/users/:id/enable":    roles(admin),
+	"POST /admin/users/:id/reset-mfa": roles(admin),
+	"POST /admin/users/:id/unlock":    roles(admin),
+}
+
+// handle registers a route behind its policy entry. A route missing from the table
+// is a programming error: fail at start, never serve it unguarded.
+func (s *Server) handle(app *fiber.App, method, path string, handlers ...fiber.Handler) {
+	key := method + " " + path
+	a, ok := policy[key]
+	if !ok {
+		panic("handlers: no policy entry for " + key)
+	}
+	guard := func(c *fiber.Ctx) error {
+		if a.allows(identityOf(c)) {
+			return c.Next()
+		}
+		return s.deny(c)
+	}
+	app.Add(method, path, append([]fiber.Handler{guard}, handlers...)...)
+}
+
+// deny answers a request the policy refuses: a password-only session goes on to
+// its MFA step, a visitor to the sign-in page, a signed-in user gets the 403 page.
+func (s *Server) deny(c *fiber.Ctx) error {
+	id := identityOf(c)
+	switch {
+	case id == nil && c.Method() == fiber.MethodGet && !wantsJSON(c.Path()):
+		return c.Redirect("/login", fiber.StatusSeeOther)
+	case id == nil:
+		return errs.E(errs.Unauthorized, "Sign in to continue.")
+	case !id.MFAPassed && c.Method() == fiber.MethodGet:
+		if id.HasMFA {
+			return c.Redirect("/mfa", fiber.StatusSeeOther)
+		}
+		return c.Redirect("/mfa/setup", fiber.StatusSeeOther)
+	}
+	return errs.E(errs.Forbidden, "Your role does not give access to this page. If you need it, ask an administrator.")
+}

@@ -1,0 +1,43 @@
+// Package config is the one configuration struct, built once in main from flags and
+// environment and passed down; nothing reads the environment after start.
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config holds every setting of a running kycdesk.
+type Config struct {
+	Addr            string // listen address, e.g. 127.0.0.1:8080
+	DataDir         string // the SQLite file and the key file
+	PublicURL       string // base of the webhook URLs shown to admins
+	InsecureCookies bool   // plain-HTTP demo: cookies without Secure
+	MetricsAddr     string // separate listener for /metrics; "" serves it on Addr
+	TrustedProxies  []netip.Prefix
+
+	BodyLimit        int           // bytes, for every request; webhooks answer 413 above it
+	SessionIdle      time.Duration // idle timeout
+	SessionLifetime  time.Duration // absolute lifetime
+	ShutdownTimeout  time.Duration
+	LowConfidence    float64 // OCR confidence (percent) under which an FPT.AI case needs review
+	SLA              map[string]time.Duration
+	InboxMaxAttempts int
+	Demo             bool
+}
+
+// Default returns the settings a plain `kycdesk serve` starts with.
+func Default() Config {
+	return Config{
+		Addr:             "127.0.0.1:8080",
+		DataDir:          "./kycdesk-data",
+		PublicURL:        "http://127.0.0.1:8080",
+		BodyLimit:        10 << 20,
+		SessionIdle:      30 * time.Minute,
+		SessionLifetime:  12 * time.Hour,
+		ShutdownTimeout:  9 * time.Second,
+		LowConfidence:    80,
+		SLA:              map[string]time.Duration{"high": 4 * time.Hour, "medium": 24 * time.Hour, "low": 72 * time.Hour},
+		InboxMaxAttempts: 8,
+	}
+}
