@@ -1,0 +1,53 @@
+// Package integration is a provider account sending webhooks to kycdesk: which provider,
+// how its sender is authenticated, and how the worker reaches the provider's API.
+package integration
+
+import "time"
+
+// Providers.
+const (
+	FrankieOne = "frankieone"
+	FPTAI      = "fptai"
+	Generic    = "generic"
+)
+
+// Authentication modes.
+const (
+	AuthHMAC  = "hmac"  // Standard Webhooks signature
+	AuthToken = "token" // fixed token in a header (FPT.AI)
+	AuthJWT   = "jwt"   // FrankieOne RS256 JWT (plus the allowlist when set)
+	AuthIP    = "ip"    // the allowlist alone (FrankieOne without JWT)
+)
+
+// Integration is one provider account. Secrets (webhook secrets, tokens, the API key)
+// are sealed at rest; APIKey here is already opened for the worker's use.
+type Integration struct {
+	ID          string // part of the webhook URL: /webhooks/{provider}/{id}
+	Name        string
+	Provider    string
+	AuthMode    string
+	TokenHeader string   // AuthToken: the header that carries the token
+	AllowIPs    []string // CIDRs; applies in every mode when non-empty
+	JWTKeyPEM   string   // AuthJWT: FrankieOne's RS256 public key
+	JWTIssuer   string
+
+	APIURL     string // provider API base (FrankieOne: the v2 base including /v2)
+	APIKey     string
+	CustomerID string
+	DataKey    string // FPT.AI "callback data key" the result is wrapped in, "" for none
+
+	Queue       string // routing default for new cases
+	AutoApprove bool   // approve provider-pass low-risk cases without review (off by default)
+
+	UnhealthyReason string    // set when the provider API refused our credentials
+	UnhealthyUntil  time.Time // the worker backs off this integration's fetches until then
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// WebhookPath is the path a provider posts to (FrankieOne appends /{requestID}).
+func (i *Integration) WebhookPath() string { return "/webhooks/" + i.Provider + "/" + i.ID }
+
+// Actor is how the audit trail names this integration's automatic actions.
+func (i *Integration) Actor() string { return "system:" + i.Name }
