@@ -64,6 +64,9 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	if id := identityOf(c); id != nil {
 		attrs = append(attrs, "user_id", id.UserID)
 	}
+	if tokenID, ok := c.Locals(localAPIToken).(int64); ok {
+		attrs = append(attrs, "api_token_id", tokenID)
+	}
 	s.Log.Info("http", attrs...)
 	return err
 }

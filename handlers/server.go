@@ -13,9 +13,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/auth"
 	"github.com/kycdesk/kycdesk/internal/config"
 	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/ingest"
+	"github.com/kycdesk/kycdesk/internal/integration"
+	"github.com/kycdesk/kycdesk/internal/metrics"
 	"github.com/kycdesk/kycdesk/views"
 )
 
@@ -28,6 +32,15 @@ type Server struct {
 	Now    func() time.Time
 	// Ready reports whether the server should take traffic (database answers, worker started).
 	Ready func(ctx context.Context) error
+	// Ingestion (started by the caller, see cmd/kycdesk/background.go): the integration
+	// cache the webhook endpoints verify against, the durable inbox, the metrics registry.
+	Integrations *integration.Registry
+	Inbox        *ingest.Inbox
+	Metrics      *metrics.Metrics
+	// Sign-in: App builds any of these left nil (see initAuth in session.go).
+	Hasher   *auth.Hasher
+	Users    *auth.Users
+	Sessions *auth.SessionStore
 }
 
 // App builds the Fiber application with every route of routes.go.
@@ -35,6 +48,7 @@ func (s *Server) App() *fiber.App {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	s.initAuth()
 	app := fiber.New(fiber.Config{
 		AppName:               "kycdesk",
 		BodyLimit:             s.Config.BodyLimit,
@@ -50,7 +64,7 @@ func (s *Server) App() *fiber.App {
 		// client address is decided by clientIP with the --trusted-proxy list instead.
 		EnableTrustedProxyCheck: false,
 	})
-	app.Use(s.requestID, s.recoverPanic, s.accessLog, s.securityHeaders)
+	app.Use(s.requestID, s.recoverPanic, s.accessLog, s.securityHeaders, s.loadSession, s.checkCSRF)
 	s.routes(app)
 	app.Use(func(c *fiber.Ctx) error { return errs.E(errs.NotFound, "There is no page at this address.") })
 	return app
@@ -106,6 +120,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status, msg = fe.Code, fe.Message
 		if status == fiber.StatusRequestEntityTooLarge {
 			msg = "The request body is larger than this server accepts."
+			s.refuseTooLarge(c) // refused before routing: counted (webhooks) and drained here
 		}
 	}
 	if status == 0 {

@@ -76,8 +76,8 @@ func landing(r auth.Role) string {
 	switch r {
 	case auth.Admin:
 		return "/admin/users"
-	case auth.Auditor, auth.Lead, auth.Analyst:
-		return "/audit"
+	case auth.Analyst, auth.Lead, auth.Auditor:
+		return "/queues"
 	}
 	return "/login"
 }
