@@ -112,8 +112,14 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 	return &store{db: d, sealer: sealer}, nil
 }
 
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// newLogger writes JSON lines; quiet keeps only warnings and errors (the demo's
+// terminal is for its banner, not for an access log).
+func newLogger(w io.Writer, quiet bool) *slog.Logger {
+	level := slog.LevelInfo
+	if quiet {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 func (m *Main) printf(format string, args ...any) { fmt.Fprintf(m.Stdout, format, args...) }

@@ -25,6 +25,7 @@ func (m *Main) serveFlags(name string, args []string) (config.Config, error) {
 	f.Var(&proxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is trusted (repeatable)")
 	f.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "session idle timeout")
 	f.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "session absolute lifetime")
+	f.BoolVar(&cfg.NoWorker, "no-worker", false, "take deliveries into the inbox without processing them (another server processes; tests)")
 	if err := f.parse(args); err != nil {
 		return cfg, err
 	}
@@ -59,7 +60,7 @@ func (m *Main) runServer(ctx context.Context, cfg config.Config, started func(ba
 		return err
 	}
 	defer st.Close()
-	log := newLogger(m.Stderr)
+	log := newLogger(m.Stderr, cfg.Demo)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

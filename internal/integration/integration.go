@@ -32,7 +32,8 @@ type Integration struct {
 	JWTIssuer   string
 
 	APIURL     string // provider API base (FrankieOne: the v2 base including /v2)
-	APIKey     string
+	APIKey     string // opened by Store.Get and FindByName; "" from List
+	HasAPIKey  bool   // an API key is stored (List leaves APIKey empty)
 	CustomerID string
 	DataKey    string // FPT.AI "callback data key" the result is wrapped in, "" for none
 

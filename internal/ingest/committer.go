@@ -1,0 +1,179 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/kycdesk/kycdesk/internal/audit"
+	"github.com/kycdesk/kycdesk/internal/metrics"
+)
+
+// stmts are the committer's statements, prepared once on the single writer connection.
+type stmts struct {
+	insert, stat *sql.Stmt
+}
+
+const insertDelivery = `INSERT INTO inbox (integration_id, provider, delivery_key, path_param, received_at, payload, encrypted, next_attempt_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (integration_id, delivery_key) DO NOTHING`
+
+// Run is the committer: the one goroutine that writes deliveries. It takes whatever is
+// waiting (up to BatchMax), writes it in one transaction, commits once and answers every
+// waiting Submit. No timer holds a batch back: while one commit waits on the disk the
+// next batch gathers by itself, so batches grow with the load. When ctx ends, Run commits
+// what is already queued and the counters, then returns.
+func (ib *Inbox) Run(ctx context.Context) error {
+	// Commits run on a context that outlives ctx: handlers waiting on a batch get their answer.
+	wctx := context.WithoutCancel(ctx)
+	var st stmts
+	var err error
+	if st.insert, err = ib.db.Write.PrepareContext(wctx, insertDelivery); err != nil {
+		ib.closed.Store(true)
+		return fmt.Errorf("inbox: prepare: %w", err)
+	}
+	defer st.insert.Close()
+	if st.stat, err = ib.db.Write.PrepareContext(wctx, upsertStat); err != nil {
+		ib.closed.Store(true)
+		return fmt.Errorf("inbox: prepare: %w", err)
+	}
+	defer st.stat.Close()
+	ticker := time.NewTicker(ib.opts.FlushEvery)
+	defer ticker.Stop()
+	batch := make([]*pending, 0, ib.opts.BatchMax)
+	for {
+		select {
+		case p := <-ib.queue:
+			batch = append(batch[:0], p)
+			batch = ib.gather(batch)
+			ib.commit(wctx, st, batch)
+		case <-ticker.C:
+			if ib.stats.dirty() {
+				ib.commit(wctx, st, nil)
+			}
+		case done := <-ib.flush:
+			ib.drain(wctx, st, batch)
+			close(done)
+		case <-ctx.Done():
+			ib.closed.Store(true)
+			ib.drain(wctx, st, batch)
+			return nil
+		}
+	}
+}
+
+// Flush returns once everything submitted before it and every counter gathered so far
+// is committed (tests and shutdown use it).
+func (ib *Inbox) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case ib.flush <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// drain commits everything queued, then the counters.
+func (ib *Inbox) drain(ctx context.Context, st stmts, batch []*pending) {
+	for {
+		batch = ib.gather(batch[:0])
+		if len(batch) == 0 {
+			break
+		}
+		ib.commit(ctx, st, batch)
+	}
+	ib.commit(ctx, st, nil)
+}
+
+// gather adds what is waiting, without blocking, up to BatchMax.
+func (ib *Inbox) gather(batch []*pending) []*pending {
+	for len(batch) < ib.opts.BatchMax {
+		select {
+		case p := <-ib.queue:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit writes batch and the pending counters in one transaction, then answers.
+func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending) {
+	counts := ib.stats.take()
+	if len(batch) == 0 && len(counts) == 0 {
+		return
+	}
+	receipts := make([]Receipt, len(batch))
+	err := ib.db.Tx(ctx, func(tx *sql.Tx) error {
+		insert := tx.StmtContext(ctx, st.insert)
+		for i, p := range batch {
+			res, err := insert.ExecContext(ctx, p.d.IntegrationID, p.d.Provider, p.d.DeliveryKey, p.d.PathParam,
+				p.at, p.payload, p.d.Sensitive, p.at)
+			if err != nil {
+				return fmt.Errorf("inbox insert: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				receipts[i] = Receipt{Duplicate: true}
+				continue
+			}
+			if receipts[i].ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		all := counts.clone()
+		for i, p := range batch {
+			all.add(p.d.IntegrationID, hourOf(p.at), outcomeOf(receipts[i]), 1)
+		}
+		return all.write(ctx, tx.StmtContext(ctx, st.stat))
+	})
+	if err != nil {
+		ib.stats.merge(counts) // not written: keep them for the next commit
+		ib.log.Error("inbox commit failed", "deliveries", len(batch), "err", err)
+		for _, p := range batch {
+			ib.Count(p.d.IntegrationID, p.d.Integration, metrics.Busy)
+			p.done <- result{err: ErrBusy}
+		}
+		return
+	}
+	fresh := false
+	for i, p := range batch {
+		if ib.metrics != nil {
+			ib.metrics.WebhookDeliveries.WithLabelValues(p.d.Integration, outcomeOf(receipts[i])).Inc()
+		}
+		fresh = fresh || !receipts[i].Duplicate
+		p.done <- result{r: receipts[i]}
+	}
+	if len(batch) > 0 && ib.metrics != nil {
+		ib.metrics.CommitBatchSize.Observe(float64(len(batch)))
+	}
+	if fresh {
+		ib.wake()
+	}
+}
+
+func outcomeOf(r Receipt) string {
+	if r.Duplicate {
+		return metrics.Duplicate
+	}
+	return metrics.Accepted
+}
+
+func appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, actor, action, subject string, details map[string]any) error {
+	_, err := audit.Append(ctx, tx, audit.Entry{At: at, Actor: actor, Action: action, Subject: subject, Details: details})
+	return err
+}
+
+// hourOf truncates unix ms to the hour, the delivery_stats bucket.
+func hourOf(ms int64) int64 { return ms - ms%int64(time.Hour/time.Millisecond) }
