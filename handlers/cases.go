@@ -1,0 +1,58 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kycdesk/kycdesk/internal/auth"
+	"github.com/kycdesk/kycdesk/internal/cases"
+	"github.com/kycdesk/kycdesk/views"
+)
+
+// caseStore is the case store on the server's database. It holds no state of its own, so a
+// value per request costs nothing and needs no wiring in main.
+func (s *Server) caseStore() *cases.Store {
+	return &cases.Store{DB: s.DB, Sealer: s.Sealer, Now: s.Now, Routing: cases.Routing{SLA: s.Config.SLA}}
+}
+
+// caseWorkspace is the read-only review workspace of one case: header, applicant,
+// documents beside the selfie, OCR fields, checks, risk and the timeline. An unknown or
+// malformed id is the 404 page (the store says NotFound for both).
+func (s *Server) caseWorkspace(c *fiber.Ctx) error {
+	ctx, store := c.UserContext(), s.caseStore()
+	cs, err := store.Get(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	view := views.CaseView{Case: cs, Now: s.Now()}
+	if view.Applicant, err = store.Applicant(ctx, cs.ID); err != nil {
+		return err
+	}
+	if view.Fields, err = store.Fields(ctx, cs.ID); err != nil {
+		return err
+	}
+	if view.Checks, err = store.Checks(ctx, cs.ID); err != nil {
+		return err
+	}
+	if view.Documents, err = store.Documents(ctx, cs.ID); err != nil {
+		return err
+	}
+	if view.Timeline, err = store.Timeline(ctx, cs.ID); err != nil {
+		return err
+	}
+	if s.Integrations != nil {
+		view.IntegrationName = s.Integrations.Name(cs.IntegrationID)
+	}
+	if cs.AssigneeID != 0 {
+		u, err := s.Users.Get(ctx, cs.AssigneeID)
+		if err != nil {
+			return err
+		}
+		view.AssigneeEmail = u.Email
+	}
+	// The page carries personal data: never kept by the browser or a proxy.
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return render(c, fiber.StatusOK, views.CasePage(viewer(c), view))
+}
+
+// canBeAssigned reports whether a role works cases (and so has a "mine" queue).
+func canBeAssigned(r auth.Role) bool { return r == auth.Analyst || r == auth.Lead }

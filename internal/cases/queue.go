@@ -1,0 +1,427 @@
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/id"
+	"github.com/kycdesk/kycdesk/internal/integration"
+)
+
+// The work queues of GET /queues (DESIGN.md). Each is a view of the cases table by status
+// and assignee, not a column: a case moves between queues by its state transitions alone.
+const (
+	QueueUnassigned     = "unassigned"      // new, nobody has claimed it
+	QueueMine           = "mine"            // assigned to the viewer and not decided
+	QueueEscalated      = "escalated"       // waiting for a lead
+	QueuePendingInfo    = "pending_info"    // waiting for the applicant / provider
+	QueueSecondApproval = "second_approval" // awaiting_second_approval (four-eyes)
+	QueueDecided        = "decided"         // approved or rejected, newest decision first
+)
+
+// Queues lists the queues in the order the page's tabs show them.
+var Queues = []string{QueueUnassigned, QueueMine, QueueEscalated, QueuePendingInfo, QueueSecondApproval, QueueDecided}
+
+// RiskLevels and Providers are the values the queue filters accept.
+var (
+	RiskLevels = []string{RiskLow, RiskMedium, RiskHigh}
+	Providers  = []string{integration.FrankieOne, integration.FPTAI, integration.Generic}
+)
+
+// MaxSearchRunes bounds the q filter: a name, a reference or an external id is far shorter.
+const MaxSearchRunes = 100
+
+// maxSearchWords bounds how many words of q are matched separately.
+const maxSearchWords = 6
+
+// QueueParams are a queue request's parameters as given (query string values); empty means
+// not given.
+type QueueParams struct {
+	Queue    string
+	Risk     string
+	Provider string
+	Q        string // the search text, as typed
+	After    string // the Next of a previous page
+}
+
+// QueueFilter is a validated queue request. Build it with ParseQueueFilter.
+type QueueFilter struct {
+	Queue    string
+	Risk     string // "" for any
+	Provider string // "" for any
+	Search   string // trimmed, NFC; "" for any
+	UserID   int64  // the viewer: the "mine" queue is theirs
+
+	after  *queueCursor
+	search []string // GLOB patterns, one per word of Search
+}
+
+// Paged reports whether the filter continues from a cursor (not the first page).
+func (f QueueFilter) Paged() bool { return f.after != nil }
+
+// QueueItem is one row of a queue, with what the list shows and nothing sealed.
+type QueueItem struct {
+	ID              string
+	Reference       string
+	FullName        string
+	ExternalID      string
+	Provider        string
+	IntegrationName string
+	Status          string
+	Result          string
+	RiskLevel       string
+	RiskDerived     bool
+	FourEyes        bool
+	Round           int
+	SLADue          time.Time
+	AssigneeEmail   string // "" when unassigned
+	AssigneeName    string
+	Decision        string
+	DecidedAt       time.Time // zero while undecided
+	UpdatedAt       time.Time
+}
+
+// QueuePage is one page of a queue; Next is the cursor of the following page, "" at the end.
+type QueuePage struct {
+	Items []QueueItem
+	Next  string
+}
+
+// ParseQueueFilter validates the parameters of a queue request. Every error is errs.Invalid
+// and its message starts with the parameter's name, for the 400 page.
+func (s *Store) ParseQueueFilter(p QueueParams, userID int64) (QueueFilter, error) {
+	f := QueueFilter{Queue: p.Queue, Risk: p.Risk, Provider: p.Provider, UserID: userID}
+	if f.Queue == "" {
+		f.Queue = QueueUnassigned
+	}
+	if !slices.Contains(Queues, f.Queue) {
+		return f, errs.E(errs.Invalid, "queue: must be one of %s.", strings.Join(Queues, ", "))
+	}
+	if f.Risk != "" && !slices.Contains(RiskLevels, f.Risk) {
+		return f, errs.E(errs.Invalid, "risk: must be one of %s.", strings.Join(RiskLevels, ", "))
+	}
+	if f.Provider != "" && !slices.Contains(Providers, f.Provider) {
+		return f, errs.E(errs.Invalid, "provider: must be one of %s.", strings.Join(Providers, ", "))
+	}
+	if !utf8.ValidString(p.Q) {
+		return f, errs.E(errs.Invalid, "q: not valid text (UTF-8).")
+	}
+	f.Search = norm.NFC.String(strings.Join(strings.Fields(p.Q), " "))
+	if utf8.RuneCountInString(f.Search) > MaxSearchRunes {
+		return f, errs.E(errs.Invalid, "q: at most %d characters.", MaxSearchRunes)
+	}
+	words := strings.Fields(f.Search)
+	if len(words) > maxSearchWords {
+		return f, errs.E(errs.Invalid, "q: at most %d words.", maxSearchWords)
+	}
+	for _, w := range words {
+		f.search = append(f.search, "*"+globPattern(w)+"*")
+	}
+	if p.After != "" {
+		c, err := s.openQueueCursor(p.After)
+		switch {
+		case err != nil:
+			return f, errs.E(errs.Invalid, "after: not a page position this server issued (follow the page's Next link unchanged).")
+		case c.queue != f.Queue:
+			return f, errs.E(errs.Invalid, "after: this page position belongs to the %s queue, not %s.", c.queue, f.Queue)
+		}
+		f.after = &c
+	}
+	return f, nil
+}
+
+// notDecided is "not approved or rejected" as the partial index cases_open_assignee_due
+// spells its WHERE clause: the planner uses a partial index only for the same words.
+const notDecided = `c.status NOT IN ('approved', 'rejected')`
+
+// queueWhere is each queue's condition. Each is written to match one index of
+// 00004_queue_indexes.sql (and 00001's cases_status_due), so that a page is a range of that
+// index read in order: no full scan, no sort. TestQueuePlans holds them to it.
+var queueWhere = map[string]string{
+	QueueUnassigned:     `c.status = 'new' AND c.assignee_id IS NULL`,
+	QueueMine:           `c.assignee_id = ? AND ` + notDecided,
+	QueueEscalated:      `c.status = 'escalated'`,
+	QueuePendingInfo:    `c.status = 'pending_info'`,
+	QueueSecondApproval: `c.status = 'awaiting_second_approval'`,
+	QueueDecided:        `c.status IN ('approved', 'rejected')`,
+}
+
+// decidedKey orders the decided queue: the decision's time, or the last update for a
+// decided case that has none recorded. The index cases_decided is on the same expression.
+const decidedKey = `coalesce(c.decided_at, c.updated_at)`
+
+// where builds the WHERE clause of f without the page position.
+func (f QueueFilter) where() (string, []any) {
+	conds := []string{queueWhere[f.Queue]}
+	var args []any
+	if f.Queue == QueueMine {
+		args = append(args, f.UserID)
+	}
+	if f.Risk != "" {
+		conds, args = append(conds, `c.risk_level = ?`), append(args, f.Risk)
+	}
+	if f.Provider != "" {
+		conds, args = append(conds, `c.provider = ?`), append(args, f.Provider)
+	}
+	for _, p := range f.search {
+		// Every word must appear in one of the plain columns; GLOB with explicit letter
+		// classes (see globPattern) because SQLite folds case for ASCII only.
+		conds = append(conds, `(c.full_name GLOB ? OR c.reference GLOB ? OR c.external_id GLOB ?)`)
+		args = append(args, p, p, p)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+const queueColumns = `c.id, c.reference, c.full_name, c.external_id, c.provider, i.name, c.status, c.result,
+	c.risk_level, c.risk_derived, c.four_eyes, c.round, c.sla_due, u.email, u.name, c.decision, c.decided_at,
+	c.updated_at`
+
+const queueJoins = `
+	JOIN integrations i ON i.id = c.integration_id
+	LEFT JOIN users u ON u.id = c.assignee_id`
+
+// queueSQL is the page query of f, limit rows.
+func (f QueueFilter) queueSQL(limit int) (string, []any) {
+	where, args := f.where()
+	from, order := ` FROM cases c`, ` ORDER BY c.sla_due, c.id`
+	if f.after != nil && f.Queue != QueueDecided {
+		where += ` AND (c.sla_due, c.id) > (?, ?)`
+		args = append(args, f.after.key, f.after.id)
+	}
+	if f.Queue == QueueDecided {
+		// Without statistics SQLite prefers an index on status for the IN list and sorts
+		// the whole decided history for every page; the partial index is the right one.
+		// The plain range before the row value is what lets it seek rather than scan.
+		from, order = ` FROM cases c INDEXED BY cases_decided`, ` ORDER BY `+decidedKey+` DESC, c.id DESC`
+		if f.after != nil {
+			where += ` AND ` + decidedKey + ` <= ? AND (` + decidedKey + `, c.id) < (?, ?)`
+			args = append(args, f.after.key, f.after.key, f.after.id)
+		}
+	}
+	return `SELECT ` + queueColumns + from + queueJoins + ` WHERE ` + where + order + ` LIMIT ?`, append(args, limit)
+}
+
+// ListQueue returns one page of f's queue: open queues by SLA due time (soonest first, the
+// overdue on top), the decided queue by decision time, newest first. Paging with Next
+// neither repeats nor skips a case that stays where it was; a case that changes queue or
+// SLA while someone pages shows up where it now belongs.
+func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueuePage, error) {
+	if limit < 1 {
+		limit = 50
+	}
+	q, args := f.queueSQL(limit + 1) // one more tells whether a next page exists
+	rows, err := s.DB.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
+	}
+	defer rows.Close()
+	var page QueuePage
+	for rows.Next() {
+		var it QueueItem
+		var email, name, decision sql.NullString
+		var decidedAt sql.NullInt64
+		var due, updated int64
+		if err := rows.Scan(&it.ID, &it.Reference, &it.FullName, &it.ExternalID, &it.Provider, &it.IntegrationName,
+			&it.Status, &it.Result, &it.RiskLevel, &it.RiskDerived, &it.FourEyes, &it.Round, &due, &email, &name,
+			&decision, &decidedAt, &updated); err != nil {
+			return QueuePage{}, err
+		}
+		it.SLADue, it.UpdatedAt = db.Time(due), db.Time(updated)
+		it.AssigneeEmail, it.AssigneeName, it.Decision = email.String, name.String, decision.String
+		if decidedAt.Valid {
+			it.DecidedAt = db.Time(decidedAt.Int64)
+		}
+		page.Items = append(page.Items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return QueuePage{}, err
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		c := queueCursor{queue: f.Queue, key: db.Millis(last.SLADue), id: last.ID}
+		if f.Queue == QueueDecided {
+			c.key = db.Millis(last.UpdatedAt)
+			if !last.DecidedAt.IsZero() {
+				c.key = db.Millis(last.DecidedAt)
+			}
+		}
+		page.Next = s.sealQueueCursor(c)
+	}
+	return page, nil
+}
+
+// countSQL is one query answering every queue's count under f's filters (f's own queue
+// does not matter): one scalar subquery per queue, each a range of that queue's index.
+func (f QueueFilter) countSQL() (string, []any) {
+	var parts []string
+	var args []any
+	for _, q := range Queues {
+		g := f
+		g.Queue = q
+		where, a := g.where()
+		parts = append(parts, `(SELECT COUNT(*) FROM cases c WHERE `+where+`)`)
+		args = append(args, a...)
+	}
+	return `SELECT ` + strings.Join(parts, ", "), args
+}
+
+// QueueCounts returns how many cases each queue holds under f's risk, provider and search
+// filters (the tabs' numbers), keyed by queue name.
+func (s *Store) QueueCounts(ctx context.Context, f QueueFilter) (map[string]int, error) {
+	q, args := f.countSQL()
+	n := make([]int, len(Queues))
+	dest := make([]any, len(Queues))
+	for i := range n {
+		dest[i] = &n[i]
+	}
+	if err := s.DB.Read.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+		return nil, fmt.Errorf("queue counts: %w", err)
+	}
+	out := make(map[string]int, len(Queues))
+	for i, name := range Queues {
+		out[name] = n[i]
+	}
+	return out, nil
+}
+
+// A queue cursor is the last row's position in its queue's order (sort key, id), sealed
+// with the master key so that clients can neither read nor forge it. It names its queue:
+// a position in one order means nothing in another.
+type queueCursor struct {
+	queue string
+	key   int64 // sla_due, or the decision time (unix ms)
+	id    string
+}
+
+var queueCursorAD = []byte("kycdesk queue cursor")
+
+const queueCursorVersion = 1
+
+func (s *Store) sealQueueCursor(c queueCursor) string {
+	b := []byte{queueCursorVersion, byte(slices.Index(Queues, c.queue))}
+	b = binary.BigEndian.AppendUint64(b, uint64(c.key))
+	b = append(b, c.id...)
+	return base64.RawURLEncoding.EncodeToString(s.Sealer.Seal(b, queueCursorAD))
+}
+
+func (s *Store) openQueueCursor(v string) (queueCursor, error) {
+	bad := fmt.Errorf("cases: bad queue cursor")
+	if len(v) > 256 {
+		return queueCursor{}, bad
+	}
+	ct, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return queueCursor{}, bad
+	}
+	b, err := s.Sealer.Open(ct, queueCursorAD)
+	if err != nil || len(b) < 10 || b[0] != queueCursorVersion || int(b[1]) >= len(Queues) {
+		return queueCursor{}, bad
+	}
+	c := queueCursor{queue: Queues[b[1]], key: int64(binary.BigEndian.Uint64(b[2:10])), id: string(b[10:])}
+	if !id.Valid(c.id) {
+		return queueCursor{}, bad
+	}
+	return c, nil
+}
+
+// globPattern turns one typed word (NFC) into a GLOB pattern that matches it ignoring case,
+// Vietnamese included: SQLite's LIKE and lower() fold ASCII only, and the plain columns
+// have no folded copy to compare with, so each letter becomes a class ("ễ" → "[ễỄ]").
+// A word typed with diacritics matches them exactly as typed: in Vietnamese a missing tone
+// mark is itself a tone, so "Hương" must not find "Hướng". A word typed without any
+// (as on a keyboard without a Vietnamese layout) matches every marked form of its letters:
+// "huong" finds Hương and Hướng, "duc" finds Đức. GLOB's metacharacters match literally.
+func globPattern(word string) string {
+	loose := !hasMarks(word)
+	var b strings.Builder
+	for _, r := range word {
+		switch {
+		case r == '*' || r == '?' || r == '[':
+			b.WriteString("[" + string(r) + "]")
+		case unicode.IsLetter(r):
+			b.WriteString(letterClass(r, loose))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// hasMarks reports whether a word carries any diacritic (đ counts).
+func hasMarks(word string) bool {
+	for _, r := range word {
+		if unicode.IsLetter(r) && r > unicode.MaxASCII && foldKey(r) != string(unicode.ToLower(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// letterClass is the GLOB class of r in either case and, when loose, of every letter
+// that is r with marks added.
+func letterClass(r rune, loose bool) string {
+	set := []rune{r, unicode.ToLower(r), unicode.ToUpper(r)}
+	if loose {
+		k := foldKey(r)
+		for _, v := range latinLetters {
+			if strings.HasPrefix(foldKey(v), k) {
+				set = append(set, v)
+			}
+		}
+	}
+	set = dedupe(set)
+	if len(set) == 1 {
+		return string(set)
+	}
+	return "[" + string(set) + "]"
+}
+
+// foldKey is a letter lower-cased and decomposed (NFD): its base letter, then its marks.
+// Đ/đ do not decompose in Unicode; they are given a stroke mark so that "d" finds them.
+func foldKey(r rune) string {
+	r = unicode.ToLower(r)
+	if r == 'đ' {
+		return "d\u0335"
+	}
+	return norm.NFD.String(string(r))
+}
+
+// latinLetters are the letters a name typed in a Latin script may carry: ASCII, Latin-1,
+// Latin Extended-A and -B and Latin Extended Additional (where Vietnamese ạ, ễ, ự ... live).
+var latinLetters = func() []rune {
+	var out []rune
+	for _, rg := range [][2]rune{{'A', 'Z'}, {'a', 'z'}, {0xC0, 0x24F}, {0x1E00, 0x1EFF}} {
+		for r := rg[0]; r <= rg[1]; r++ {
+			if unicode.IsLetter(r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}()
+
+func dedupe(rs []rune) []rune {
+	seen := map[rune]bool{}
+	out := rs[:0:0]
+	for _, r := range rs {
+		// ']' and '^' never reach a class (they are not letters), so any order is safe.
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
