@@ -1,0 +1,599 @@
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/audit"
+	"github.com/kycdesk/kycdesk/internal/crypto"
+	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/id"
+)
+
+// Store opens and updates cases from provider results and reads them back.
+type Store struct {
+	DB      *db.DB
+	Sealer  *crypto.Sealer
+	Now     func() time.Time // nil means time.Now
+	Routing Routing
+
+	stmts stmtCache
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Source is the integration a result came from, as routing and the audit trail need it.
+type Source struct {
+	IntegrationID   string
+	IntegrationName string
+	Provider        string
+	Queue           string // the integration's default queue ("" means DefaultQueue)
+	AutoApprove     bool   // the integration's auto-approve rule is on
+}
+
+// Actor is how the audit trail and the timeline name the integration's automatic actions.
+func (src Source) Actor() string { return "system:" + src.IntegrationName }
+
+// Outcome says what applying a result did to its case.
+type Outcome struct {
+	CaseID       string
+	Created      bool // a new case
+	Updated      bool // a newer result updated the case's data (status unchanged, or pending_info → new)
+	Reopened     bool // a new round on a decided case: back to new
+	Stale        bool // an older result arrived late: noted on the timeline, nothing else changed
+	Echo         bool // the provider confirmed the status override kycdesk wrote: noted, nothing else changed
+	AutoApproved bool // the integration's auto-approve rule decided the case
+	Unchanged    bool // a redelivery of the result already applied, or an inbox row already done
+}
+
+// Input is one result to apply, with the integration it came from and the inbox row it was
+// read from (0 when it came from elsewhere, e.g. a test).
+type Input struct {
+	Source  Source
+	InboxID int64
+	Result  Result
+}
+
+// Prepared is an Input whose documents are already checked, hashed and sealed: the CPU work
+// done outside the write transaction, on any goroutine.
+type Prepared struct {
+	in       Input
+	docs     []preparedDocument
+	docFlags []string
+}
+
+// InboxID is the inbox row the prepared result will mark done.
+func (p *Prepared) InboxID() int64 { return p.in.InboxID }
+
+// Prepare validates the result and seals its documents. A result that can never be applied
+// (no reference, no integration) is errs.Invalid.
+func (s *Store) Prepare(in Input) (*Prepared, error) {
+	switch {
+	case in.Source.IntegrationID == "":
+		return nil, errs.E(errs.Invalid, "result has no integration")
+	case strings.TrimSpace(in.Result.Reference) == "":
+		return nil, errs.E(errs.Invalid, "result has no reference")
+	}
+	docs, flags, err := prepareDocuments(s.Sealer, in.Result.Documents)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{in: in, docs: docs, docFlags: flags}, nil
+}
+
+// Apply applies one result in its own transaction: the case row, checks, documents, timeline,
+// audit entry and the inbox row marked done commit together or not at all.
+func (s *Store) Apply(ctx context.Context, src Source, inboxID int64, r Result) (Outcome, error) {
+	p, err := s.Prepare(Input{Source: src, InboxID: inboxID, Result: r})
+	if err != nil {
+		return Outcome{}, err
+	}
+	var out Outcome
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		out, err = s.ApplyPrepared(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	return out, nil
+}
+
+// ApplyPrepared applies a prepared result inside the caller's transaction (the ingest worker
+// commits many in one transaction, each under a savepoint). One case per (integration,
+// reference): created on the first result; a newer result updates it; an older one never
+// overwrites a newer; a new round on a decided case reopens it; our own FrankieOne echo
+// changes nothing. The inbox row, when given, is marked done with the case id.
+func (s *Store) ApplyPrepared(ctx context.Context, tx *sql.Tx, p *Prepared) (Outcome, error) {
+	a := &applier{s: s, ctx: ctx, tx: tx, p: p, src: p.in.Source, now: s.now()}
+	a.r = normalise(p.in.Result, a.now)
+	if p.in.InboxID != 0 {
+		var state string
+		var caseID sql.NullString
+		err := s.queryRow(ctx, tx, qInboxState, p.in.InboxID).Scan(&state, &caseID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Outcome{}, fmt.Errorf("inbox row %d does not exist", p.in.InboxID)
+		}
+		if err != nil {
+			return Outcome{}, err
+		}
+		if state != "pending" {
+			// Another worker (or an earlier run) finished it: applying again would only repeat.
+			return Outcome{CaseID: caseID.String, Unchanged: true}, nil
+		}
+	}
+	out, err := a.apply()
+	if err != nil {
+		return Outcome{}, err
+	}
+	if p.in.InboxID != 0 {
+		if _, err := s.exec(ctx, tx, qInboxDone, db.Millis(a.now), out.CaseID, p.in.InboxID); err != nil {
+			return Outcome{}, fmt.Errorf("mark inbox row done: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// applier applies one result in one transaction.
+type applier struct {
+	s   *Store
+	ctx context.Context
+	tx  *sql.Tx
+	p   *Prepared
+	src Source
+	r   Result
+	now time.Time
+}
+
+func (a *applier) apply() (Outcome, error) {
+	c, err := scanCase(a.s.queryRow(a.ctx, a.tx, qCaseByRef, a.src.IntegrationID, a.r.Reference))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a.create()
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	occurred := db.Millis(a.r.OccurredAt)
+	if a.r.OverrideRequestID != "" {
+		ours, err := a.ourOverride(a.r.OverrideRequestID)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if ours {
+			return a.echo(c)
+		}
+	}
+	switch {
+	case occurred < db.Millis(c.ResultAt):
+		return a.stale(c)
+	case occurred == db.Millis(c.ResultAt) && a.r.Round == c.RoundKey:
+		return Outcome{CaseID: c.ID, Unchanged: true}, nil
+	case Decided(c.Status) && a.r.Round != c.RoundKey:
+		return a.reopen(c)
+	}
+	return a.update(c)
+}
+
+func (a *applier) ourOverride(requestID string) (bool, error) {
+	var n int
+	err := a.s.queryRow(a.ctx, a.tx, qOverrideCount, requestID).Scan(&n)
+	return n > 0, err
+}
+
+func (a *applier) create() (Outcome, error) {
+	caseID := id.New()
+	route := a.s.Routing.Route(a.src, &a.r, a.now)
+	details := a.details(route, db.Millis(a.now))
+	applicant := a.r.Applicant
+	appSealed, err := a.sealApplicant(caseID, applicant)
+	if err != nil {
+		return Outcome{}, err
+	}
+	detailsJSON, _ := json.Marshal(details)
+	_, err = a.s.exec(a.ctx, a.tx, qInsertCase,
+		caseID, a.src.IntegrationID, a.src.Provider, a.r.Reference, StatusNew, a.r.Result, a.r.ProviderStatus,
+		route.RiskLevel, route.RiskDerived, a.r.RiskScore, route.Queue, route.FourEyes, a.r.Round,
+		db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName, applicant.FamilyName, applicant.ExternalID,
+		appSealed, string(detailsJSON), a.sealFields(caseID, a.r.Fields), db.Millis(route.SLADue),
+		db.Millis(a.now), db.Millis(a.now))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("insert case: %w", err)
+	}
+	if err := a.insertChecks(caseID, 1); err != nil {
+		return Outcome{}, err
+	}
+	if err := a.insertDocuments(caseID, 1, true); err != nil {
+		return Outcome{}, err
+	}
+	body := fmt.Sprintf("Result received from %s: %s, risk %s.", a.src.IntegrationName, a.r.Result, route.RiskLevel)
+	if err := a.event(caseID, 1, EventResultReceived, body, a.resultDetails(route)); err != nil {
+		return Outcome{}, err
+	}
+	if err := a.audit("case.created", caseID, 1, route, nil); err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{CaseID: caseID, Created: true}
+	if route.AutoApprove {
+		if err := a.autoApprove(caseID, 1); err != nil {
+			return Outcome{}, err
+		}
+		out.AutoApproved = true
+	}
+	return out, nil
+}
+
+// update applies a newer result to a case without starting a new round. The status stays,
+// except pending_info (the information asked for has arrived: back to new, unassigned) and
+// awaiting_second_approval (the first approval was given on older data: back to in_review).
+func (a *applier) update(c *Case) (Outcome, error) {
+	roundStart := db.Time(c.Details.RoundStartedAt)
+	if c.Details.RoundStartedAt == 0 {
+		roundStart = c.CreatedAt
+	}
+	route := a.s.Routing.Route(a.src, &a.r, roundStart)
+	details := a.details(route, db.Millis(roundStart))
+	applicant, err := a.mergedApplicant(c.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	appSealed, err := a.sealApplicant(c.ID, applicant)
+	if err != nil {
+		return Outcome{}, err
+	}
+	status, assignee, firstApprover := c.Status, nullID(c.AssigneeID), nullID(c.FirstApproverID)
+	var transition string
+	switch c.Status {
+	case StatusPendingInfo:
+		status, assignee = StatusNew, nil
+		transition = "New result arrived while information was requested: back to new (unassigned)."
+	case StatusAwaitingSecondApproval:
+		status, firstApprover = StatusInReview, nil
+		transition = "New result arrived while awaiting second approval: the first approval was given on older data, back to in review."
+	}
+	detailsJSON, _ := json.Marshal(details)
+	set := `status = ?, assignee_id = ?, first_approver_id = ?, result = ?, provider_status = ?, risk_level = ?,
+		risk_derived = ?, risk_score = ?, four_eyes = ?, round_key = ?, result_at = ?, full_name = ?, given_name = ?,
+		family_name = ?, external_id = ?, applicant_sealed = ?, details = ?, sla_due = ?, updated_at = ?`
+	args := []any{status, assignee, firstApprover, a.r.Result, a.r.ProviderStatus, route.RiskLevel, route.RiskDerived,
+		a.r.RiskScore, route.FourEyes, a.r.Round, db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName,
+		applicant.FamilyName, applicant.ExternalID, appSealed, string(detailsJSON), db.Millis(route.SLADue), db.Millis(a.now)}
+	if len(a.r.Fields) > 0 {
+		set += `, details_sealed = ?`
+		args = append(args, a.sealFields(c.ID, a.r.Fields))
+	}
+	if _, err := a.tx.ExecContext(a.ctx, `UPDATE cases SET `+set+` WHERE id = ?`, append(args, c.ID)...); err != nil {
+		return Outcome{}, fmt.Errorf("update case: %w", err)
+	}
+	if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM case_checks WHERE case_id = ? AND round = ?`, c.ID, c.Round); err != nil {
+		return Outcome{}, err
+	}
+	if err := a.insertChecks(c.ID, c.Round); err != nil {
+		return Outcome{}, err
+	}
+	if err := a.insertDocuments(c.ID, c.Round, false); err != nil {
+		return Outcome{}, err
+	}
+	body := fmt.Sprintf("Newer result from %s: %s → %s, risk %s.", a.src.IntegrationName, c.Result, a.r.Result, route.RiskLevel)
+	if Decided(c.Status) {
+		body += " Same provider round on a decided case: data updated, the decision stands."
+	}
+	if err := a.event(c.ID, c.Round, EventResultReceived, body, a.resultDetails(route)); err != nil {
+		return Outcome{}, err
+	}
+	if transition != "" {
+		if err := a.event(c.ID, c.Round, EventStatusChanged, transition,
+			map[string]any{"from": c.Status, "to": status}); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if err := a.audit("case.updated", c.ID, c.Round, route, map[string]any{"status": status, "previous_status": c.Status}); err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{CaseID: c.ID, Updated: true}
+	if status == StatusNew && route.AutoApprove {
+		if err := a.autoApprove(c.ID, c.Round); err != nil {
+			return Outcome{}, err
+		}
+		out.AutoApproved = true
+	}
+	return out, nil
+}
+
+// reopen starts a new review round on a decided case. The decision leaves the case row but
+// stays in the timeline and the audit trail.
+func (a *applier) reopen(c *Case) (Outcome, error) {
+	round := c.Round + 1
+	route := a.s.Routing.Route(a.src, &a.r, a.now)
+	details := a.details(route, db.Millis(a.now))
+	applicant, err := a.mergedApplicant(c.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	appSealed, err := a.sealApplicant(c.ID, applicant)
+	if err != nil {
+		return Outcome{}, err
+	}
+	detailsJSON, _ := json.Marshal(details)
+	_, err = a.tx.ExecContext(a.ctx, `UPDATE cases SET status = ?, round = ?, round_key = ?, result = ?,
+		provider_status = ?, risk_level = ?, risk_derived = ?, risk_score = ?, queue = ?, four_eyes = ?, result_at = ?,
+		assignee_id = NULL, first_approver_id = NULL, decision = NULL, reason_code = NULL, decided_at = NULL,
+		full_name = ?, given_name = ?, family_name = ?, external_id = ?, applicant_sealed = ?, details = ?,
+		details_sealed = ?, sla_due = ?, updated_at = ? WHERE id = ?`,
+		StatusNew, round, a.r.Round, a.r.Result, a.r.ProviderStatus, route.RiskLevel, route.RiskDerived, a.r.RiskScore,
+		route.Queue, route.FourEyes, db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName,
+		applicant.FamilyName, applicant.ExternalID, appSealed, string(detailsJSON), a.sealFields(c.ID, a.r.Fields),
+		db.Millis(route.SLADue), db.Millis(a.now), c.ID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("reopen case: %w", err)
+	}
+	if err := a.insertChecks(c.ID, round); err != nil {
+		return Outcome{}, err
+	}
+	if err := a.insertDocuments(c.ID, round, true); err != nil {
+		return Outcome{}, err
+	}
+	body := fmt.Sprintf("Reopened for round %d: a new result from %s (%s, risk %s) after the decision %q (%s).",
+		round, a.src.IntegrationName, a.r.Result, route.RiskLevel, c.Decision, c.ReasonCode)
+	details2 := a.resultDetails(route)
+	details2["previous_status"], details2["previous_decision"], details2["previous_reason_code"] = c.Status, c.Decision, c.ReasonCode
+	if err := a.event(c.ID, round, EventReopened, body, details2); err != nil {
+		return Outcome{}, err
+	}
+	if err := a.audit("case.reopened", c.ID, round, route, map[string]any{
+		"previous_status": c.Status, "previous_decision": c.Decision, "previous_reason_code": c.ReasonCode,
+	}); err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{CaseID: c.ID, Reopened: true}
+	if route.AutoApprove {
+		if err := a.autoApprove(c.ID, round); err != nil {
+			return Outcome{}, err
+		}
+		out.AutoApproved = true
+	}
+	return out, nil
+}
+
+func (a *applier) stale(c *Case) (Outcome, error) {
+	body := fmt.Sprintf("Older result ignored: it occurred at %s, before the newest result applied (%s).",
+		a.r.OccurredAt.UTC().Format(time.RFC3339), c.ResultAt.Format(time.RFC3339))
+	details := map[string]any{"result": a.r.Result, "occurred_at": a.r.OccurredAt.UTC().Format(time.RFC3339Nano),
+		"round_key": a.r.Round, "inbox_id": a.p.in.InboxID}
+	if err := a.event(c.ID, c.Round, EventResultIgnored, body, details); err != nil {
+		return Outcome{}, err
+	}
+	_, err := audit.Append(a.ctx, a.tx, audit.Entry{At: a.now, Actor: a.src.Actor(), Action: "case.stale_result_ignored",
+		Subject: c.Reference, Details: map[string]any{"case_id": c.ID, "round": c.Round, "result": a.r.Result,
+			"risk": a.r.RiskLevel, "occurred_at": a.r.OccurredAt.UTC().Format(time.RFC3339Nano)}})
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{CaseID: c.ID, Stale: true}, nil
+}
+
+// echo notes the provider's confirmation of the status override kycdesk wrote back: it must
+// not reopen the case or touch its data.
+func (a *applier) echo(c *Case) (Outcome, error) {
+	body := fmt.Sprintf("Provider confirmed our decision (provider status %s).", a.r.ProviderStatus)
+	details := map[string]any{"provider_status": a.r.ProviderStatus, "override_request_id": a.r.OverrideRequestID,
+		"inbox_id": a.p.in.InboxID}
+	if err := a.event(c.ID, c.Round, EventProviderConfirmed, body, details); err != nil {
+		return Outcome{}, err
+	}
+	_, err := audit.Append(a.ctx, a.tx, audit.Entry{At: a.now, Actor: a.src.Actor(), Action: "case.provider_confirmed",
+		Subject: c.Reference, Details: map[string]any{"case_id": c.ID, "round": c.Round, "provider_status": a.r.ProviderStatus,
+			"override_request_id": a.r.OverrideRequestID}})
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{CaseID: c.ID, Echo: true}, nil
+}
+
+func (a *applier) autoApprove(caseID string, round int) error {
+	if _, err := a.tx.ExecContext(a.ctx, `UPDATE cases SET status = ?, decision = ?, reason_code = ?, decided_at = ?,
+		updated_at = ? WHERE id = ?`, StatusApproved, DecisionApprove, ReasonAutoPassLowRisk, db.Millis(a.now),
+		db.Millis(a.now), caseID); err != nil {
+		return fmt.Errorf("auto-approve: %w", err)
+	}
+	body := "Approved automatically: the provider passed it, risk is low and no check hit (integration rule)."
+	if err := a.event(caseID, round, EventDecision, body, map[string]any{"decision": DecisionApprove,
+		"reason_code": ReasonAutoPassLowRisk, "from": StatusNew, "to": StatusApproved}); err != nil {
+		return err
+	}
+	_, err := audit.Append(a.ctx, a.tx, audit.Entry{At: a.now, Actor: a.src.Actor(), Action: "case.auto_approved",
+		Subject: a.r.Reference, Details: map[string]any{"case_id": caseID, "round": round, "decision": DecisionApprove,
+			"reason_code": ReasonAutoPassLowRisk, "result": a.r.Result, "risk": RiskLow}})
+	return err
+}
+
+func (a *applier) audit(action, caseID string, round int, route Route, extra map[string]any) error {
+	details := map[string]any{"case_id": caseID, "round": round, "result": a.r.Result, "risk": route.RiskLevel,
+		"four_eyes": route.FourEyes}
+	for k, v := range extra {
+		details[k] = v
+	}
+	_, err := audit.Append(a.ctx, a.tx, audit.Entry{At: a.now, Actor: a.src.Actor(), Action: action,
+		Subject: a.r.Reference, Details: details})
+	return err
+}
+
+func (a *applier) event(caseID string, round int, kind, body string, details map[string]any) error {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	_, err = a.s.exec(a.ctx, a.tx, qInsertEvent, caseID, db.Millis(a.now), a.src.Actor(), kind, round, body, string(b))
+	if err != nil {
+		return fmt.Errorf("insert case event: %w", err)
+	}
+	return nil
+}
+
+// resultDetails is what a timeline event records about the result: no PII.
+func (a *applier) resultDetails(route Route) map[string]any {
+	return map[string]any{"result": a.r.Result, "risk": route.RiskLevel, "risk_derived": route.RiskDerived,
+		"provider_status": a.r.ProviderStatus, "round_key": a.r.Round, "four_eyes": route.FourEyes,
+		"occurred_at": a.r.OccurredAt.UTC().Format(time.RFC3339Nano), "inbox_id": a.p.in.InboxID,
+		"sla_due": route.SLADue.UTC().Format(time.RFC3339)}
+}
+
+func (a *applier) details(route Route, roundStarted int64) Details {
+	var flags []string
+	flags = append(flags, a.r.Flags...)
+	flags = append(flags, a.p.docFlags...)
+	flags = append(flags, route.Flags...)
+	return Details{RiskFactors: a.r.RiskFactors, Issues: a.r.Issues, Flags: flags, RoundStartedAt: roundStarted}
+}
+
+func (a *applier) insertChecks(caseID string, round int) error {
+	for _, c := range a.r.Checks {
+		details := "{}"
+		if len(c.Details) > 0 && json.Valid(c.Details) {
+			details = string(c.Details)
+		}
+		if _, err := a.s.exec(a.ctx, a.tx, qInsertCheck,
+			caseID, round, c.Kind, c.Result, c.Score, c.Code, c.Message, c.Source, details); err != nil {
+			return fmt.Errorf("insert check: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertDocuments stores the prepared documents of the round. The same provider_ref with the
+// same bytes is already there (a redelivery): skipped. With different bytes (a newer result
+// re-sent the image): the old one is replaced under a new id, and the timeline says so.
+// fresh says the round has no documents yet (a new case or round): nothing to look up.
+func (a *applier) insertDocuments(caseID string, round int, fresh bool) error {
+	for _, d := range a.p.docs {
+		var oldID, oldSum string
+		err := sql.ErrNoRows
+		if !fresh {
+			err = a.s.queryRow(a.ctx, a.tx, qDocumentByRef, caseID, round, d.ref.ProviderID).Scan(&oldID, &oldSum)
+		}
+		switch {
+		case err == nil && oldSum == d.sha256:
+			continue
+		case err == nil:
+			if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM case_documents WHERE id = ?`, oldID); err != nil {
+				return err
+			}
+			if err := a.event(caseID, round, EventDocumentReplaced, fmt.Sprintf("Document %s replaced by a newer image.",
+				d.ref.ProviderID), map[string]any{"old_document_id": oldID, "old_sha256": oldSum, "sha256": d.sha256}); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if _, err := a.s.exec(a.ctx, a.tx, qInsertDoc, id.New(), caseID, round, d.ref.Kind, d.ref.ProviderID, d.contentType, d.size, d.sha256, d.wrappedKey,
+			d.ciphertext, db.Millis(a.now)); err != nil {
+			return fmt.Errorf("insert document: %w", err)
+		}
+	}
+	return nil
+}
+
+func (a *applier) sealApplicant(caseID string, ap Applicant) ([]byte, error) {
+	b, err := json.Marshal(ap)
+	if err != nil {
+		return nil, err
+	}
+	return a.s.Sealer.Seal(b, applicantAD(caseID)), nil
+}
+
+func (a *applier) sealFields(caseID string, fields []Field) []byte {
+	if len(fields) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(sealedDetails{Fields: fields})
+	return a.s.Sealer.Seal(b, detailsAD(caseID))
+}
+
+// mergedApplicant is the stored applicant with the new result's non-empty values laid over
+// it: a newer result that leaves a value out (another step of the provider's flow) does not
+// erase what an earlier one established.
+func (a *applier) mergedApplicant(caseID string) (Applicant, error) {
+	var sealed []byte
+	if err := a.s.queryRow(a.ctx, a.tx, qApplicant, caseID).Scan(&sealed); err != nil {
+		return Applicant{}, err
+	}
+	var old Applicant
+	if sealed != nil {
+		plain, err := a.s.Sealer.Open(sealed, applicantAD(caseID))
+		if err != nil {
+			return Applicant{}, fmt.Errorf("case %s: open applicant: %w", caseID, err)
+		}
+		if err := json.Unmarshal(plain, &old); err != nil {
+			return Applicant{}, err
+		}
+	}
+	n := a.r.Applicant
+	pick := func(newV, oldV string) string {
+		if newV != "" {
+			return newV
+		}
+		return oldV
+	}
+	return Applicant{
+		ExternalID: pick(n.ExternalID, old.ExternalID), FullName: pick(n.FullName, old.FullName),
+		GivenName: pick(n.GivenName, old.GivenName), MiddleName: pick(n.MiddleName, old.MiddleName),
+		FamilyName: pick(n.FamilyName, old.FamilyName), DateOfBirth: pick(n.DateOfBirth, old.DateOfBirth),
+		DateOfBirthRaw: pick(n.DateOfBirthRaw, old.DateOfBirthRaw), Sex: pick(n.Sex, old.Sex),
+		Nationality: pick(n.Nationality, old.Nationality), IDNumber: pick(n.IDNumber, old.IDNumber),
+		Address: pick(n.Address, old.Address),
+	}, nil
+}
+
+func nullID(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+// normalise makes a result safe to store whatever the adapter left in it: a case result the
+// schema accepts, no "N/A" stored as a value, a time to order it by.
+func normalise(r Result, now time.Time) Result {
+	switch r.Result {
+	case ResultPass, ResultFail, ResultReview:
+	default:
+		r.Flags = append(r.Flags, "case result not understood: set to review")
+		r.Result = ResultReview
+	}
+	if r.OccurredAt.IsZero() {
+		r.OccurredAt = now
+	}
+	ap := &r.Applicant
+	for _, f := range []*string{&ap.ExternalID, &ap.FullName, &ap.GivenName, &ap.MiddleName, &ap.FamilyName,
+		&ap.DateOfBirth, &ap.DateOfBirthRaw, &ap.Sex, &ap.Nationality, &ap.IDNumber, &ap.Address} {
+		*f = strings.TrimSpace(*f)
+		if missing(*f) {
+			*f = ""
+		}
+	}
+	if len(r.Fields) > 0 {
+		fields := make([]Field, len(r.Fields))
+		copy(fields, r.Fields)
+		for i := range fields {
+			if missing(strings.TrimSpace(fields[i].Value)) && fields[i].Value != "" {
+				fields[i].Value, fields[i].Missing = "", true
+			}
+		}
+		r.Fields = fields
+	}
+	return r
+}
+
+// missing reports a provider's "no value" words; the adapters map them already, this is the
+// store's own guard so that "N/A" is never shown as somebody's name.
+func missing(s string) bool { return strings.EqualFold(s, "N/A") || strings.EqualFold(s, "null") }

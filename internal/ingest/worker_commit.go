@@ -1,0 +1,148 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/cases"
+)
+
+// opKind is what the committer writes for a processed row.
+type opKind int
+
+const (
+	opApply   opKind = iota // apply the result: the case store writes the case and marks the row done
+	opDone                  // mark the row done without a case change (note says why)
+	opRetry                 // try again at nextAt; attempts counted
+	opDead                  // dead-letter with the reason in note
+	opDefer                 // the integration rests (credentials refused): the row waits for it, attempts not counted
+	opAbandon               // the worker is stopping: nothing is written, the row stays pending
+)
+
+// commitOp is one processed row on its way to the committer and back to the claimer.
+type commitOp struct {
+	id          int64
+	key         string
+	kind        opKind
+	prepared    *cases.Prepared
+	integration string // name, for logs
+	note        string // last_error: the reason of a retry or dead letter, or why a done row changed nothing
+	attempts    int    // the row's attempts after this one
+	nextAt      time.Time
+	noWrite     bool // nothing to write (the row finished elsewhere, or its state is unknown)
+	started     time.Time
+
+	outcome cases.Outcome
+	err     error
+}
+
+const maxLastError = 500
+
+// commitLoop is the one goroutine that writes processed rows: it takes whatever is waiting
+// (up to BatchMax) into one transaction, so the sync to disk is paid once per batch; while a
+// batch commits, the next one gathers by itself.
+func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done chan<- *commitOp) {
+	batch := make([]*commitOp, 0, w.cfg.BatchMax)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case op := <-commits:
+			batch = append(batch[:0], op)
+		gather:
+			for len(batch) < w.cfg.BatchMax {
+				select {
+				case op := <-commits:
+					batch = append(batch, op)
+				default:
+					break gather
+				}
+			}
+			w.commit(ctx, batch)
+			for _, op := range batch {
+				w.logOutcome(op)
+				if w.cfg.Metrics != nil && op.kind != opAbandon && !op.noWrite {
+					w.cfg.Metrics.InboxProcessing.Observe(time.Since(op.started).Seconds())
+				}
+				done <- op
+			}
+		}
+	}
+}
+
+// commit writes the batch in one transaction, each row under its own savepoint: a row whose
+// write fails is rolled back alone and turned into a retry in the same transaction.
+func (w *Worker) commit(ctx context.Context, batch []*commitOp) {
+	now := w.cfg.Now()
+	err := w.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for _, op := range batch {
+			if op.noWrite {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT inbox_row`); err != nil {
+				return err
+			}
+			if err := w.write(ctx, tx, op, now); err != nil {
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO inbox_row`); rerr != nil {
+					return rerr
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				w.cfg.Log.Error("applying inbox row failed", "inbox_id", op.id, "err", err)
+				op.note, op.prepared, op.outcome = "applying the result failed: "+err.Error(), nil, cases.Outcome{}
+				w.retry(op, now, 0)
+				if err := w.write(ctx, tx, op, now); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE inbox_row`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	// Nothing of the batch was written: every row is still pending as it was.
+	stopping := ctx.Err() != nil
+	if !stopping {
+		w.cfg.Log.Error("worker commit failed", "rows", len(batch), "err", err)
+	}
+	for _, op := range batch {
+		op.prepared, op.outcome = nil, cases.Outcome{}
+		if stopping {
+			op.kind, op.err = opAbandon, errAbandoned
+			continue
+		}
+		op.kind, op.noWrite, op.nextAt, op.note = opRetry, true, now.Add(w.cfg.RetryBase), err.Error()
+	}
+}
+
+func (w *Worker) write(ctx context.Context, tx *sql.Tx, op *commitOp, now time.Time) error {
+	note := op.note
+	if len(note) > maxLastError {
+		note = note[:maxLastError]
+	}
+	var err error
+	switch op.kind {
+	case opApply:
+		op.outcome, err = w.cfg.Cases.ApplyPrepared(ctx, tx, op.prepared)
+	case opDone:
+		_, err = tx.ExecContext(ctx, `UPDATE inbox SET state = 'done', processed_at = ?, last_error = ?
+			WHERE id = ? AND state = 'pending'`, db.Millis(now), note, op.id)
+	case opRetry:
+		_, err = tx.ExecContext(ctx, `UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ?
+			WHERE id = ? AND state = 'pending'`, op.attempts, db.Millis(op.nextAt), note, op.id)
+	case opDead:
+		_, err = tx.ExecContext(ctx, `UPDATE inbox SET state = 'dead', attempts = ?, last_error = ?, processed_at = ?
+			WHERE id = ? AND state = 'pending'`, op.attempts, note, db.Millis(now), op.id)
+	case opDefer:
+		// The row keeps its due time: what holds it back is its integration's rest.
+		_, err = tx.ExecContext(ctx, `UPDATE inbox SET last_error = ? WHERE id = ? AND state = 'pending'`, note, op.id)
+	}
+	return err
+}
