@@ -47,13 +47,23 @@ var policy = map[string]access{
 	"GET /static/*":    public(),
 	"GET /":            public(), // home redirects by session state
 
-	"GET /login":      public(),
-	"POST /login":     public(),
-	"GET /mfa/setup":  {Password: true},
-	"POST /mfa/setup": {Password: true},
-	"GET /mfa":        {Password: true},
-	"POST /mfa":       {Password: true},
-	"POST /logout":    {Password: true},
+	"GET /login":            public(),
+	"POST /login":           public(),
+	"GET /mfa/setup":        {Password: true},
+	"GET /mfa/setup/qr.png": {Password: true},
+	"POST /mfa/setup":       {Password: true},
+	"GET /mfa":              {Password: true},
+	"POST /mfa":             {Password: true},
+	"POST /logout":          {Password: true},
+
+	"POST /webhooks/frankieone/:integrationID/:requestID": {Webhook: true},
+	"POST /webhooks/fptai/:integrationID":                 {Webhook: true},
+	"POST /webhooks/generic/:integrationID":               {Webhook: true},
+	"GET /metrics":                                        public(),
+
+	"GET /queues":                   roles(analyst, lead, auditor),
+	"GET /cases/:id":                roles(analyst, lead, auditor),
+	"GET /cases/:id/documents/:doc": roles(analyst, lead, auditor),
 
 	"GET /audit":        roles(lead, auditor, admin),
 	"GET /audit/verify": roles(lead, auditor, admin),
@@ -65,6 +75,22 @@ var policy = map[string]access{
 	"POST /admin/users/:id/enable":    roles(admin),
 	"POST /admin/users/:id/reset-mfa": roles(admin),
 	"POST /admin/users/:id/unlock":    roles(admin),
+
+	"GET /admin/integrations":                           roles(admin),
+	"POST /admin/integrations":                          roles(admin),
+	"POST /admin/integrations/:id/rotate":               roles(admin),
+	"POST /admin/integrations/:id/allowlist":            roles(admin),
+	"POST /admin/integrations/:id/api":                  roles(admin),
+	"POST /admin/integrations/:id/healthy":              roles(admin),
+	"POST /admin/integrations/:id/dead/:inboxID/replay": roles(admin),
+
+	"GET /api/v1/openapi.json": public(),
+	"GET /api/v1/cases":        {APIToken: true},
+	"GET /api/v1/cases/:id":    {APIToken: true},
+
+	"GET /admin/api-tokens":             roles(admin),
+	"POST /admin/api-tokens":            roles(admin),
+	"POST /admin/api-tokens/:id/revoke": roles(admin),
 }
 
 // handle registers a route behind its policy entry. A route missing from the table

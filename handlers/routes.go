@@ -13,4 +13,60 @@ func (s *Server) routes(app *fiber.App) {
 	s.handle(app, "GET", "/favicon.ico", s.favicon)
 	s.handle(app, "GET", "/static/*", s.static)
 	s.handle(app, "GET", "/", s.home)
+
+	// Sign-in (auth.go): password, then TOTP enrolment or check, then the role's landing page
+	s.handle(app, "GET", "/login", s.loginPage)
+	s.handle(app, "POST", "/login", s.login)
+	s.handle(app, "GET", "/mfa/setup", s.mfaSetupPage)
+	s.handle(app, "GET", "/mfa/setup/qr.png", s.mfaSetupQR)
+	s.handle(app, "POST", "/mfa/setup", s.mfaSetup)
+	s.handle(app, "GET", "/mfa", s.mfaPage)
+	s.handle(app, "POST", "/mfa", s.mfa)
+	s.handle(app, "POST", "/logout", s.logout)
+
+	// Audit trail (audit.go)
+	s.handle(app, "GET", "/audit", s.auditTrail)
+	s.handle(app, "GET", "/audit/verify", s.auditVerify)
+
+	// Review workspace (queues.go, cases.go, documents.go): read-only until the review actions land
+	s.handle(app, "GET", "/queues", s.queues)
+	s.handle(app, "GET", "/cases/:id", s.caseWorkspace)
+	s.handle(app, "GET", "/cases/:id/documents/:doc", s.caseDocument)
+
+	// User administration (admin_users.go)
+	s.handle(app, "GET", "/admin/users", s.adminUsers)
+	s.handle(app, "POST", "/admin/users", s.adminUserCreate)
+	s.handle(app, "POST", "/admin/users/:id/role", s.adminUserRole)
+	s.handle(app, "POST", "/admin/users/:id/disable", s.adminUserDisable)
+	s.handle(app, "POST", "/admin/users/:id/enable", s.adminUserEnable)
+	s.handle(app, "POST", "/admin/users/:id/reset-mfa", s.adminUserResetMFA)
+	s.handle(app, "POST", "/admin/users/:id/unlock", s.adminUserUnlock)
+
+	// Integrations (admin_integrations.go): webhook URLs, secrets, API settings, health
+	s.handle(app, "GET", "/admin/integrations", s.adminIntegrations)
+	s.handle(app, "POST", "/admin/integrations", s.adminIntegrationCreate)
+	s.handle(app, "POST", "/admin/integrations/:id/rotate", s.adminIntegrationRotate)
+	s.handle(app, "POST", "/admin/integrations/:id/allowlist", s.adminIntegrationAllowlist)
+	s.handle(app, "POST", "/admin/integrations/:id/api", s.adminIntegrationAPI)
+	s.handle(app, "POST", "/admin/integrations/:id/healthy", s.adminIntegrationHealthy)
+	s.handle(app, "POST", "/admin/integrations/:id/dead/:inboxID/replay", s.adminIntegrationReplay)
+
+	// Webhooks (webhooks.go): each integration's sender is verified by the handler
+	s.handle(app, "POST", "/webhooks/frankieone/:integrationID/:requestID", s.webhookFrankieOne)
+	s.handle(app, "POST", "/webhooks/fptai/:integrationID", s.webhookFPTAI)
+	s.handle(app, "POST", "/webhooks/generic/:integrationID", s.webhookGeneric)
+
+	// Metrics (metrics.go): here unless --metrics-addr moves them to their own listener
+	s.handle(app, "GET", "/metrics", s.metrics)
+
+	// JSON API for customer backends (api.go): API token checked by apiAuth; read-only
+	app.Use("/api/v1", s.apiMethods)
+	s.handle(app, "GET", "/api/v1/openapi.json", s.apiOpenAPI)
+	s.handle(app, "GET", "/api/v1/cases", s.apiAuth, s.apiCases)
+	s.handle(app, "GET", "/api/v1/cases/:id", s.apiAuth, s.apiCase)
+
+	// API tokens (admin_api_tokens.go)
+	s.handle(app, "GET", "/admin/api-tokens", s.adminAPITokens)
+	s.handle(app, "POST", "/admin/api-tokens", s.adminAPITokenCreate)
+	s.handle(app, "POST", "/admin/api-tokens/:id/revoke", s.adminAPITokenRevoke)
 }

@@ -147,7 +147,7 @@ func (s *Store) ParseQueueFilter(p QueueParams, userID int64) (QueueFilter, erro
 const notDecided = `c.status NOT IN ('approved', 'rejected')`
 
 // queueWhere is each queue's condition. Each is written to match one index of
-// 00004_queue_indexes.sql (and 00001's cases_status_due), so that a page is a range of that
+// 00003_queue_indexes.sql (and 00001's cases_status_due), so that a page is a range of that
 // index read in order: no full scan, no sort. TestQueuePlans holds them to it.
 var queueWhere = map[string]string{
 	QueueUnassigned:     `c.status = 'new' AND c.assignee_id IS NULL`,
