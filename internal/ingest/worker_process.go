@@ -110,11 +110,11 @@ func (w *Worker) process(ctx context.Context, j job) *commitOp {
 	var note string
 	switch in.Provider {
 	case integration.Generic:
-		r, err = w.genericResult(ctx, body)
+		r, err = w.genericResult(ctx, body, row)
 	case integration.FPTAI:
 		r, err = w.fptaiResult(ctx, body, in, row)
 	case integration.FrankieOne:
-		r, note, err = w.frankieResult(ctx, body, in)
+		r, note, err = w.frankieResult(ctx, body, in, row)
 	default:
 		err = provider.Shapef("provider %q is not supported", in.Provider)
 	}
@@ -152,15 +152,20 @@ func (w *Worker) loadRow(ctx context.Context, rowID int64) (*inboxRow, error) {
 	return &row, nil
 }
 
-func (w *Worker) genericResult(ctx context.Context, body []byte) (cases.Result, error) {
+func (w *Worker) genericResult(ctx context.Context, body []byte, row *inboxRow) (cases.Result, error) {
 	ev, err := generic.Parse(body)
 	if err != nil {
 		return cases.Result{}, err
 	}
 	r := ev.Result()
-	r.Documents, err = w.fetchURLs(ctx, r.Documents, &r.Flags)
+	r.Documents, err = w.fetchURLs(ctx, r.Documents, &r.Flags, w.lastTry(row))
 	return r, err
 }
+
+// lastTry reports whether this is the row's last attempt before the dead-letter queue.
+// The delivery itself is the record (generic events, FPT.AI callbacks): on the last try an
+// image host that is still down costs the image, flagged, never the whole case.
+func (w *Worker) lastTry(row *inboxRow) bool { return row.attempts+1 >= w.cfg.MaxAttempts }
 
 func (w *Worker) fptaiResult(ctx context.Context, body []byte, in *integration.Integration, row *inboxRow) (cases.Result, error) {
 	cb, err := fptai.Parse(body, in.DataKey)
@@ -168,14 +173,14 @@ func (w *Worker) fptaiResult(ctx context.Context, body []byte, in *integration.I
 		return cases.Result{}, err
 	}
 	r := cb.Result(fptai.Options{LowConfidence: w.cfg.LowConfidence, ReceivedAt: row.receivedAt})
-	r.Documents, err = w.fetchURLs(ctx, r.Documents, &r.Flags)
+	r.Documents, err = w.fetchURLs(ctx, r.Documents, &r.Flags, w.lastTry(row))
 	return r, err
 }
 
 // frankieResult turns a notification into the execution's result, fetched from the API. A
 // notification that needs no fetch returns a note instead. Our own status override's echo
 // is recognised before the documents are fetched: the case store will only note it.
-func (w *Worker) frankieResult(ctx context.Context, body []byte, in *integration.Integration) (cases.Result, string, error) {
+func (w *Worker) frankieResult(ctx context.Context, body []byte, in *integration.Integration, row *inboxRow) (cases.Result, string, error) {
 	n, err := frankieone.ParseNotification(body)
 	if err != nil {
 		return cases.Result{}, "", err
@@ -230,7 +235,7 @@ func (w *Worker) frankieResult(ctx context.Context, body []byte, in *integration
 	if r.Documents, err = client.FetchDocuments(ctx, r.Reference, r.Documents); err != nil {
 		return cases.Result{}, "", err
 	}
-	r.Documents, err = w.fetchURLs(ctx, r.Documents, &r.Flags)
+	r.Documents, err = w.fetchURLs(ctx, r.Documents, &r.Flags, w.lastTry(row))
 	return r, "", err
 }
 
@@ -255,8 +260,9 @@ func (w *Worker) healthy(ctx context.Context, in *integration.Integration) {
 
 // fetchURLs downloads the documents handed over as URLs. A document that cannot be had
 // (404, too large, refused) is flagged and left out: one lost image must not lose the case.
-// A transient failure (5xx, 429, network) fails the row, to be retried.
-func (w *Worker) fetchURLs(ctx context.Context, refs []cases.DocumentRef, flags *[]string) ([]cases.DocumentRef, error) {
+// A transient failure (5xx, 429, network) fails the row, to be retried, unless this is the
+// row's last try: then the document is flagged and left out too.
+func (w *Worker) fetchURLs(ctx context.Context, refs []cases.DocumentRef, flags *[]string, lastTry bool) ([]cases.DocumentRef, error) {
 	out := refs[:0:0]
 	for _, ref := range refs {
 		if ref.Data != nil || ref.URL == "" {
@@ -271,6 +277,8 @@ func (w *Worker) fetchURLs(ctx context.Context, refs []cases.DocumentRef, flags 
 			out = append(out, ref)
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case lastTry:
+			*flags = append(*flags, fmt.Sprintf("document %s not retrieved after repeated tries: %v", ref.ProviderID, err))
 		case errors.As(err, &apiErr) && apiErr.Retryable:
 			return nil, err
 		case errors.As(err, &apiErr):

@@ -461,3 +461,36 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// An image host that stays down costs the image, never the verification: the delivery is
+// the record, so on the row's last try the case is made without it, with a flag.
+func TestWorkerLastTryKeepsTheCaseWithoutAnUnreachableImage(t *testing.T) {
+	e := newWorkerEnv(t)
+	in := e.integration(integration.Spec{Name: "gen", Provider: integration.Generic})
+	down := generic.Document{ID: "selfie", Kind: cases.DocSelfie, URL: "http://127.0.0.1:1/img/selfie"}
+	rowID := e.deliver(in, "d-down", genericEvent(t, "ref-down", e.clock().Add(-time.Minute), cases.ResultReview,
+		inline("front", cases.DocIDFront, testJPEG(1)), down))
+	w := e.worker(func(c *ingest.WorkerConfig) { c.RetryBase, c.RetryMax, c.MaxAttempts = 10*time.Second, time.Hour, 3 })
+
+	for attempt := 1; attempt < 3; attempt++ {
+		e.drain(w)
+		if st := e.row(rowID); st.State != "pending" || st.Attempts != attempt {
+			t.Fatalf("after attempt %d: %+v, want pending (the image host may come back)", attempt, st)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM cases`); n != 0 {
+			t.Fatalf("a case was made before the last try: %d", n)
+		}
+		e.advance(time.Hour)
+	}
+	e.drain(w)
+	if st := e.row(rowID); st.State != "done" {
+		t.Fatalf("after the last try: %+v, want done", st)
+	}
+	c := e.caseOf(rowID)
+	if n := e.count(`SELECT COUNT(*) FROM case_documents WHERE case_id = ?`, c.ID); n != 1 {
+		t.Errorf("documents = %d, want the inline one only", n)
+	}
+	if !strings.Contains(strings.Join(c.Details.Flags, "\n"), "document selfie not retrieved") {
+		t.Errorf("flags %q do not say the selfie is missing", c.Details.Flags)
+	}
+}

@@ -132,6 +132,10 @@ func ParseBool(s string) (v bool, ok bool) {
 // Float returns a pointer to v, for the optional scores of cases.Result.
 func Float(v float64) *float64 { return &v }
 
+// Score is a 0..1 score derived from a provider's percentage or probability, rounded to
+// four decimals: "72.40" / 100 is 0.724 for a reviewer and an API client, not 0.7240000000000001.
+func Score(v float64) *float64 { return Float(math.Round(v*1e4) / 1e4) }
+
 // Text is a JSON value read as text, for providers that send numbers and booleans as
 // strings and sometimes the other way round. A string is taken as is, null as "", a
 // number or boolean as its literal, an object or array as compact JSON. Decoding never fails.

@@ -199,6 +199,12 @@ func TestCallbackSpoofLowConfidence(t *testing.T) {
 			details: `{"is_live":false,"spoof_prob":0.9312,"is_deepfake":true,"deepfake_prob":0.812,"need_to_review":true}`},
 		{kind: cases.KindFaceMatch, result: cases.CheckFail, score: 0.4107, message: "face does not match the document"},
 	})
+	// Scores reach reviewers and API clients as written: 0.724, not 0.7240000000000001.
+	for _, c := range r.Checks {
+		if b, _ := json.Marshal(c.Score); c.Score != nil && len(b) > 6 {
+			t.Errorf("check %s score %s is not rounded to four decimals", c.Kind, b)
+		}
+	}
 	for _, want := range []string{"id: partly unreadable: 001099…; low confidence", "dob: N/A", "address: N/A", "risk level high: liveness shows a spoof or deepfake"} {
 		if !contains(r.Flags, want) {
 			t.Errorf("Flags %q lack %q", r.Flags, want)

@@ -142,7 +142,7 @@ func (o *ocrReader) read(ocr *OCR) cases.Check {
 
 	c := cases.Check{Kind: cases.KindDocument, Source: "ocr"}
 	if minOverall != nil {
-		c.Score = provider.Float(*minOverall / 100)
+		c.Score = provider.Score(*minOverall / 100)
 	}
 	reasons := o.reasons
 	if len(o.lowConf) > 0 {
@@ -462,7 +462,7 @@ func livenessCheck(l *Liveness) (c cases.Check, spoofed bool) {
 	}
 	if v, ok := provider.ParseNumber(l.SpoofProb); ok {
 		d.SpoofProb = provider.Float(v)
-		c.Score = provider.Float(clamp01(1 - v))
+		c.Score = provider.Score(clamp01(1 - v))
 	}
 	if v, ok := provider.ParseNumber(l.DeepfakeProb); ok {
 		d.DeepfakeProb = provider.Float(v)
@@ -518,7 +518,7 @@ func faceMatchCheck(fm *FaceMatch) cases.Check {
 	}
 	if v, ok := provider.ParseNumber(fm.Similarity); ok {
 		d.Similarity = provider.Float(v)
-		c.Score = provider.Float(clamp01(v / 100))
+		c.Score = provider.Score(clamp01(v / 100))
 	}
 	if !provider.IsMissing(fm.Warning) {
 		d.Warning = fm.Warning
