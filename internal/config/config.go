@@ -23,7 +23,7 @@ type Config struct {
 	LowConfidence    float64 // OCR confidence (percent) under which an FPT.AI case needs review
 	SLA              map[string]time.Duration
 	InboxMaxAttempts int
-	InboxBatchMax    int // deliveries per inbox commit; 0 means the default, 1 turns group commit off (bench baseline)
+	InboxBatchMax    int  // deliveries per inbox commit; 0 means the default, 1 turns group commit off (bench baseline)
 	NoWorker         bool // serve without the inbox worker: `kycdesk bench ingest` measures ingestion alone
 	Demo             bool
 }
