@@ -11,6 +11,7 @@ import (
 
 	"github.com/kycdesk/kycdesk/internal/audit"
 	"github.com/kycdesk/kycdesk/internal/auth"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 func TestSignInHelper(t *testing.T) {
@@ -34,15 +35,7 @@ func TestSignInHelper(t *testing.T) {
 // auditActions returns the actions of the trail's entries about subject, oldest first.
 func (e *testEnv) auditActions(subject string) []string {
 	e.t.Helper()
-	entries, err := audit.List(context.Background(), e.db.Read, audit.Filter{Subject: subject, Asc: true, Limit: 1000})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []string
-	for _, en := range entries {
-		out = append(out, en.Action)
-	}
-	return out
+	return testkit.AuditActions(e.t, e.db, subject)
 }
 
 // auditEntries returns the entries with action about subject.

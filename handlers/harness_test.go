@@ -23,6 +23,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/ingest"
 	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/metrics"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // testEnv is a real server on a real SQLite file in a temp dir, driven through
@@ -40,19 +41,7 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	d, err := db.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	key, err := crypto.LoadMasterKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := crypto.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, sealer := testkit.StoreAt(t, dir)
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.InsecureCookies = true

@@ -11,6 +11,7 @@ import (
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/audit"
 	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 type fixture struct {
@@ -21,11 +22,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	d, err := db.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := testkit.DB(t)
 	f := &fixture{db: d, now: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
 	f.store = &Store{DB: d, Now: func() time.Time { return f.now }}
 	return f

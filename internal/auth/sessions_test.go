@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 type clock struct{ t time.Time }
@@ -17,18 +18,8 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
-func testDB(t *testing.T) *db.DB {
-	t.Helper()
-	d, err := db.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
-
 func newTestStore(t *testing.T) (*SessionStore, *clock, *db.DB) {
-	d := testDB(t)
+	d := testkit.DB(t)
 	clk := &clock{t: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
 	// Sessions reference users: ids 1 to 9 exist.
 	for id := 1; id <= 9; id++ {

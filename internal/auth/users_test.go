@@ -10,11 +10,12 @@ import (
 
 	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 func newTestUsers(t *testing.T) (*Users, *clock) {
 	t.Helper()
-	d := testDB(t)
+	d := testkit.DB(t)
 	sealer, err := crypto.NewSealer(make([]byte, crypto.KeySize))
 	if err != nil {
 		t.Fatal(err)

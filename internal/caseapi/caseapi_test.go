@@ -16,18 +16,14 @@ import (
 	"github.com/kycdesk/kycdesk/internal/caseapi/caseapitest"
 	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 var t0 = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 
 func newReader(t testing.TB) *Reader {
 	t.Helper()
-	d, err := db.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return &Reader{DB: d, Sealer: newSealer(t)}
+	return &Reader{DB: testkit.DB(t), Sealer: newSealer(t)}
 }
 
 func newSealer(t testing.TB) *crypto.Sealer {
@@ -383,21 +379,12 @@ func TestListQueryPlans(t *testing.T) {
 	}
 }
 
+// explain is the query plan one step a line, each ending in a newline.
 func explain(t *testing.T, d *db.DB, query string, args ...any) string {
 	t.Helper()
-	rows, err := d.Read.Query("EXPLAIN QUERY PLAN "+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var sb strings.Builder
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		sb.WriteString(detail + "\n")
+	for _, step := range testkit.QueryPlan(t, d, query, args...) {
+		sb.WriteString(step + "\n")
 	}
 	return sb.String()
 }

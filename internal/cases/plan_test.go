@@ -1,20 +1,15 @@
 package cases
 
 import (
-	"context"
 	"strings"
 	"testing"
 
-	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // TestQueryPlans checks that the lookups every applied result makes use an index.
 func TestApplyQueryPlans(t *testing.T) {
-	d, err := db.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := testkit.DB(t)
 	for _, tc := range []struct {
 		name, query string
 		args        []any
@@ -26,20 +21,7 @@ func TestApplyQueryPlans(t *testing.T) {
 		{"checks of a case", `SELECT id FROM case_checks WHERE case_id = ? ORDER BY round, id`, []any{"c"}, "case_checks_case (case_id=?)"},
 		{"timeline", `SELECT id FROM case_events WHERE case_id = ? ORDER BY id`, []any{"c"}, "case_events_case (case_id=?)"},
 	} {
-		rows, err := d.Read.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := testkit.QueryPlan(t, d, tc.query, tc.args...)
 		if got := strings.Join(plan, "; "); !strings.Contains(got, tc.want) {
 			t.Errorf("%s: plan = %s, want %s", tc.name, got, tc.want)
 		}

@@ -13,9 +13,9 @@ import (
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/caseapi/caseapitest"
 	"github.com/kycdesk/kycdesk/internal/cases"
-	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/integration"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // queueEnv is a case store with a second integration (FPT.AI) and two reviewers, for the
@@ -374,20 +374,7 @@ func TestQueuePlans(t *testing.T) {
 	usesIndex := regexp.MustCompile(`^(SEARCH|SCAN) c USING (COVERING )?INDEX (\w+)`)
 	check := func(t *testing.T, q string, args []any, wantIndex string) {
 		t.Helper()
-		rows, err := e.db.Read.QueryContext(e.ctx, "EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
+		plan := testkit.QueryPlan(t, e.db, q, args...)
 		joined := strings.Join(plan, " | ")
 		var indexes []string
 		for _, line := range plan {
@@ -465,20 +452,7 @@ func TestGlobPattern(t *testing.T) {
 // each status): go test -run '^$' -bench QueuePages ./internal/cases/
 func BenchmarkQueuePages(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	d, err := db.Open(ctx, dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	key, err := crypto.LoadMasterKey(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sealer, err := crypto.NewSealer(key)
-	if err != nil {
-		b.Fatal(err)
-	}
+	d, sealer := testkit.Store(b)
 	if _, err := caseapitest.Seed(ctx, d, 50_000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Minute, "vrf-"); err != nil {
 		b.Fatal(err)
 	}

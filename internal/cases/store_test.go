@@ -14,9 +14,9 @@ import (
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/audit"
 	"github.com/kycdesk/kycdesk/internal/cases"
-	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/integration"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 var pngPixel, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
@@ -35,21 +35,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
 	ctx := context.Background()
-	d, err := db.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	key, err := crypto.LoadMasterKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := crypto.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, sealer := testkit.Store(t)
 	in, _, err := integration.NewStore(d, sealer).Create(ctx, "test", integration.Spec{
 		Name: "acme-generic", Provider: integration.Generic, AuthMode: integration.AuthHMAC, Queue: "vn-retail"})
 	if err != nil {
@@ -110,22 +97,12 @@ func (e *env) count(q string, args ...any) int {
 
 func (e *env) auditActions(subject string) []string {
 	e.t.Helper()
-	entries, err := audit.List(e.ctx, e.db.Read, audit.Filter{Subject: subject, Asc: true, Limit: 1000})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []string
-	for _, en := range entries {
-		out = append(out, en.Action)
-	}
-	return out
+	return testkit.AuditActions(e.t, e.db, subject)
 }
 
 func (e *env) verifyAudit() {
 	e.t.Helper()
-	if _, err := audit.Verify(e.ctx, e.db.Read); err != nil {
-		e.t.Fatalf("audit chain: %v", err)
-	}
+	testkit.VerifyAudit(e.t, e.db)
 }
 
 func (e *env) timelineKinds(caseID string) []string {

@@ -16,6 +16,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/metrics"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // inboxEnv is an inbox on a real SQLite file whose committer the test starts when it
@@ -33,16 +34,10 @@ type inboxEnv struct {
 
 func newInboxEnv(t *testing.T, opts Options) *inboxEnv {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := db.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	key, _ := crypto.LoadMasterKey(dir)
-	sealer, _ := crypto.NewSealer(key)
+	d, sealer := testkit.Store(t)
 	e := &inboxEnv{t: t, db: d, sealer: sealer, metrics: metrics.New(), now: time.Date(2026, 11, 20, 8, 30, 0, 0, time.UTC)}
 	store := &integration.Store{DB: d, Sealer: sealer, Now: func() time.Time { return e.now }}
+	var err error
 	if e.in, _, err = store.Create(context.Background(), "test", integration.Spec{Name: "acme", Provider: integration.Generic, AuthMode: integration.AuthHMAC}); err != nil {
 		t.Fatal(err)
 	}
@@ -410,21 +405,7 @@ func TestQueryPlans(t *testing.T) {
 		"gauges":       {gaugesQuery, nil},
 		"replay":       {replayQuery, []any{1, "i"}},
 	} {
-		q, args := tt.q, tt.args
-		rows, err := e.db.Read.Query("EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := testkit.QueryPlan(t, e.db, tt.q, tt.args...)
 		for _, step := range plan {
 			if strings.HasPrefix(step, "SCAN inbox") || strings.HasPrefix(step, "SCAN delivery_stats") || strings.HasPrefix(step, "SCAN x") {
 				t.Errorf("%s scans a table:\n%s", name, strings.Join(plan, "\n"))

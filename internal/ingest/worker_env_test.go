@@ -21,11 +21,11 @@ import (
 	"time"
 
 	"github.com/kycdesk/kycdesk/db"
-	"github.com/kycdesk/kycdesk/internal/audit"
 	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/ingest"
 	"github.com/kycdesk/kycdesk/internal/integration"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // workerEnv is the back half of ingestion on a real SQLite file: the real inbox writer (its
@@ -47,20 +47,8 @@ type workerEnv struct {
 
 func newWorkerEnv(t testing.TB) *workerEnv {
 	t.Helper()
-	dir := t.TempDir()
+	d, sealer := testkit.Store(t) // closes after the cleanup below has stopped the committer
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := db.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := crypto.LoadMasterKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := crypto.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &workerEnv{t: t, ctx: ctx, db: d, sealer: sealer, now: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	e.integ = integration.NewStore(d, sealer)
 	e.integ.Now = e.clock
@@ -75,7 +63,6 @@ func newWorkerEnv(t testing.TB) *workerEnv {
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		d.Close()
 	})
 	return e
 }
@@ -201,24 +188,12 @@ func (e *workerEnv) exec(q string, args ...any) {
 
 func (e *workerEnv) verifyAudit() int64 {
 	e.t.Helper()
-	n, err := audit.Verify(e.ctx, e.db.Read)
-	if err != nil {
-		e.t.Fatalf("audit chain: %v", err)
-	}
-	return n
+	return testkit.VerifyAudit(e.t, e.db)
 }
 
 func (e *workerEnv) auditActions(subject string) []string {
 	e.t.Helper()
-	entries, err := audit.List(e.ctx, e.db.Read, audit.Filter{Subject: subject, Asc: true, Limit: 1000})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []string
-	for _, en := range entries {
-		out = append(out, en.Action)
-	}
-	return out
+	return testkit.AuditActions(e.t, e.db, subject)
 }
 
 // fixture reads one of the shared sample payloads (<repo>/../shared/fixtures, or KYCDESK_FIXTURES).

@@ -503,11 +503,7 @@ func (s *Store) MarkUnhealthy(ctx context.Context, integrationID, reason string,
 	}
 	now := s.now()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var name, before string
-		err := tx.QueryRowContext(ctx, `SELECT name, unhealthy_reason FROM integrations WHERE id = ?`, integrationID).Scan(&name, &before)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.E(errs.NotFound, "There is no such integration.")
-		}
+		name, before, err := healthOf(ctx, tx, integrationID)
 		if err != nil {
 			return err
 		}
@@ -524,6 +520,15 @@ func (s *Store) MarkUnhealthy(ctx context.Context, integrationID, reason string,
 	})
 }
 
+// healthOf reads the integration's name and its unhealthy reason ("" when healthy) in tx.
+func healthOf(ctx context.Context, tx *sql.Tx, integrationID string) (name, reason string, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT name, unhealthy_reason FROM integrations WHERE id = ?`, integrationID).Scan(&name, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", errs.E(errs.NotFound, "There is no such integration.")
+	}
+	return name, reason, err
+}
+
 // MarkHealthy clears the unhealthy state, as the worker does after a successful fetch.
 // It writes nothing when the integration is already healthy.
 func (s *Store) MarkHealthy(ctx context.Context, integrationID string) error {
@@ -538,11 +543,7 @@ func (s *Store) MarkHealthyBy(ctx context.Context, actor, integrationID string) 
 func (s *Store) markHealthy(ctx context.Context, actor, integrationID string) error {
 	now := s.now()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var name, before string
-		err := tx.QueryRowContext(ctx, `SELECT name, unhealthy_reason FROM integrations WHERE id = ?`, integrationID).Scan(&name, &before)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.E(errs.NotFound, "There is no such integration.")
-		}
+		name, before, err := healthOf(ctx, tx, integrationID)
 		if err != nil {
 			return err
 		}

@@ -17,8 +17,8 @@ import (
 
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/audit"
-	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 	"github.com/kycdesk/kycdesk/internal/webhookauth"
 )
 
@@ -30,20 +30,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	d, err := db.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	key, err := crypto.LoadMasterKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := crypto.NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, sealer := testkit.Store(t)
 	f := &fixture{db: d, now: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
 	f.store = &Store{DB: d, Sealer: sealer, Now: func() time.Time { return f.now }}
 	return f
