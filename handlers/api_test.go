@@ -11,7 +11,6 @@ import (
 	"image/color"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/provider/frankieone"
 	"github.com/kycdesk/kycdesk/internal/provider/generic"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // apiToken makes an API token (as the CLI would) and returns it.
@@ -325,11 +325,7 @@ func genericEvent(t *testing.T) ([]byte, [][]byte) {
 // standing in for the ones the worker would have fetched.
 func frankieoneResult(t *testing.T) cases.Result {
 	t.Helper()
-	body, err := os.ReadFile("/work/shared/fixtures/frankieone/execution_result_review.json")
-	if err != nil {
-		t.Skipf("fixture: %v", err)
-	}
-	x, err := frankieone.ParseExecution(body)
+	x, err := frankieone.ParseExecution(testkit.Fixture(t, "frankieone/execution_result_review.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +18,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/provider/fptai"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // Seeding for the review workspace tests: cases are opened through the case store's Apply,
@@ -159,17 +158,7 @@ func genericResult(t *testing.T, ref string, at time.Time) cases.Result {
 // ones the worker would have fetched from the fixture's URLs.
 func fptaiResult(t *testing.T, fixture string, at time.Time) cases.Result {
 	t.Helper()
-	// The shared fixtures live beside the repository (as internal/provider's tests find them);
-	// KYCDESK_FIXTURES points elsewhere.
-	dir := os.Getenv("KYCDESK_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "fixtures")
-	}
-	body, err := os.ReadFile(filepath.Join(dir, "fptai", fixture))
-	if err != nil {
-		t.Fatalf("fixture: %v (set KYCDESK_FIXTURES to the shared fixtures folder)", err)
-	}
-	cb, err := fptai.Parse(body, "")
+	cb, err := fptai.Parse(testkit.Fixture(t, "fptai/"+fixture), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/kycdesk/kycdesk/internal/ingest"
 	"github.com/kycdesk/kycdesk/internal/integration"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 	"github.com/kycdesk/kycdesk/internal/webhookauth"
 )
 
@@ -119,19 +119,7 @@ func (e *testEnv) stat(integrationID, outcome string) int64 {
 	return n
 }
 
-func fixture(t *testing.T, name string) []byte {
-	t.Helper()
-	dir := os.Getenv("KYCDESK_FIXTURES")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		dir = filepath.Join(filepath.Dir(filepath.Dir(wd)), "shared", "fixtures") // <repo>/../shared/fixtures
-	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatalf("fixture %s: %v (set KYCDESK_FIXTURES)", name, err)
-	}
-	return b
-}
+func fixture(t *testing.T, name string) []byte { return testkit.Fixture(t, name) }
 
 var genericBody = []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",
  "applicant":{"given_name":"Thu Hương","family_name":"Nguyễn","id_number":"079195001234"},

@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -196,28 +194,8 @@ func (e *workerEnv) auditActions(subject string) []string {
 	return testkit.AuditActions(e.t, e.db, subject)
 }
 
-// fixture reads one of the shared sample payloads (<repo>/../shared/fixtures, or KYCDESK_FIXTURES).
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	dir := os.Getenv("KYCDESK_FIXTURES")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		for d := wd; ; d = filepath.Dir(d) {
-			if st, err := os.Stat(filepath.Join(d, "shared", "fixtures")); err == nil && st.IsDir() {
-				dir = filepath.Join(d, "shared", "fixtures")
-				break
-			}
-			if filepath.Dir(d) == d {
-				t.Fatalf("no shared/fixtures above %s (set KYCDESK_FIXTURES)", wd)
-			}
-		}
-	}
-	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// fixture reads one of the sample provider payloads.
+func fixture(t testing.TB, name string) []byte { return testkit.Fixture(t, name) }
 
 func sha(b []byte) string {
 	s := sha256.Sum256(b)

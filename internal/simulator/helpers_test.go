@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // sharedDir finds <repo>/../shared by walking up from the test's directory to go.mod.
@@ -40,11 +42,7 @@ func sharedDir(t *testing.T) string {
 
 func fixture(t *testing.T, name string) any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "fixtures", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return decodeJSON(t, b)
+	return decodeJSON(t, testkit.Fixture(t, name))
 }
 
 func decodeJSON(t *testing.T, b []byte) any {

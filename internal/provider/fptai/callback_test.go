@@ -11,14 +11,14 @@ import (
 
 	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/provider"
-	"github.com/kycdesk/kycdesk/internal/provider/internal/fixtures"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 var received = time.Date(2026, 11, 20, 8, 15, 0, 0, time.UTC)
 
 func parseFixture(t testing.TB, name, dataKey string) *Callback {
 	t.Helper()
-	cb, err := Parse(fixtures.Read(t, "fptai/"+name), dataKey)
+	cb, err := Parse(testkit.Fixture(t, "fptai/"+name), dataKey)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", name, err)
 	}
@@ -240,7 +240,7 @@ func TestCallbackError(t *testing.T) {
 }
 
 func TestCallbackWrapped(t *testing.T) {
-	body := fixtures.Read(t, "fptai/callback_wrapped.json")
+	body := testkit.Fixture(t, "fptai/callback_wrapped.json")
 	inner, err := Unwrap(body, "ekyc_result")
 	if err != nil {
 		t.Fatal(err)
@@ -449,7 +449,7 @@ func FuzzParse(f *testing.F) {
 		{"callback_success.json", ""}, {"callback_spoof_lowconf.json", ""}, {"callback_error.json", ""},
 		{"callback_wrapped.json", "ekyc_result"}, {"callback_wrapped.json", ""},
 	} {
-		f.Add(fixtures.Read(f, "fptai/"+fx.name), fx.key)
+		f.Add(testkit.Fixture(f, "fptai/"+fx.name), fx.key)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, dataKey string) {
 		cb, err := Parse(body, dataKey)

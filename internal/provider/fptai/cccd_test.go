@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/kycdesk/kycdesk/internal/cases"
-	"github.com/kycdesk/kycdesk/internal/provider/internal/fixtures"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 // The MRZ of fixtures/fptai/callback_success.json.
@@ -106,7 +106,7 @@ func withCheckDigits(lines []string) []string {
 // TestMutatedMRZInCallback runs the fixture with an altered MRZ through Result: the document
 // check goes to review and the mrz field carries the reason.
 func TestMutatedMRZInCallback(t *testing.T) {
-	body := fixtures.Read(t, "fptai/callback_success.json")
+	body := testkit.Fixture(t, "fptai/callback_success.json")
 	replaceMRZ := func(lines []string) []byte {
 		old := `"` + strings.Join(fixtureMRZ, "\",\n          \"") + `"`
 		repl := `"` + strings.Join(lines, "\",\n          \"") + `"`
@@ -199,7 +199,7 @@ func TestCheckCCCD(t *testing.T) {
 
 // TestCCCDInCallback: an inconsistent number on the card sends the case to review.
 func TestCCCDInCallback(t *testing.T) {
-	body := bytes.Replace(fixtures.Read(t, "fptai/callback_wrapped.json"), []byte(`"sex": "NAM"`), []byte(`"sex": "NỮ"`), 1)
+	body := bytes.Replace(testkit.Fixture(t, "fptai/callback_wrapped.json"), []byte(`"sex": "NAM"`), []byte(`"sex": "NỮ"`), 1)
 	r := parseFixtureBytes(t, body, "ekyc_result").Result(Options{})
 	if r.Result != cases.ResultReview || r.Fields[0].Name != "id" || r.Fields[0].Flag != "number says male, sex says NỮ" {
 		t.Errorf("Result %q id field %+v", r.Result, r.Fields[0])

@@ -16,7 +16,7 @@ import (
 
 	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/provider"
-	"github.com/kycdesk/kycdesk/internal/provider/internal/fixtures"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 const (
@@ -47,7 +47,7 @@ func (ff *fakeFrankie) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	exec := "/v2/individuals/" + entity + "/serviceprofiles/KYC/workflows/AUS-Basic3-IDV/executions/01HZX3K9V2M4Q7R8S1T5W6Y0AB"
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == exec:
-		_, _ = w.Write(fixtures.Read(ff.t, "frankieone/execution_result_review.json"))
+		_, _ = w.Write(testkit.Fixture(ff.t, "frankieone/execution_result_review.json"))
 	case r.Method == http.MethodPatch && r.URL.Path == exec:
 		if r.Header.Get("Content-Type") != "application/json" {
 			http.Error(w, "content type", http.StatusBadRequest)
@@ -69,7 +69,7 @@ func (ff *fakeFrankie) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch strings.TrimPrefix(r.URL.Path, "/v2/individuals/"+entity+"/documents/") {
 		case "doc-selfie-01":
-			_, _ = w.Write(fixtures.Read(ff.t, "frankieone/document_base64.json"))
+			_, _ = w.Write(testkit.Fixture(ff.t, "frankieone/document_base64.json"))
 		case "doc-7d0e3a":
 			_, _ = w.Write([]byte(`{"requestId":"r2","document":{"documentId":"doc-7d0e3a","type":"DRIVERS_LICENSE","attachments":[
 				{"attachmentId":"att-front-1","side":"FRONT","mimeType":"image/jpeg","data":{"base64":"/9j/4A=="}},

@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/kycdesk/kycdesk/internal/provider"
-	"github.com/kycdesk/kycdesk/internal/provider/internal/fixtures"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 func TestParseNotificationFixtures(t *testing.T) {
 	t.Run("workflow complete", func(t *testing.T) {
-		n, err := ParseNotification(fixtures.Read(t, "frankieone/webhook_workflow_complete.json"))
+		n, err := ParseNotification(testkit.Fixture(t, "frankieone/webhook_workflow_complete.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestParseNotificationFixtures(t *testing.T) {
 		}
 	})
 	t.Run("status changed echo", func(t *testing.T) {
-		n, err := ParseNotification(fixtures.Read(t, "frankieone/webhook_status_changed_echo.json"))
+		n, err := ParseNotification(testkit.Fixture(t, "frankieone/webhook_status_changed_echo.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,8 +125,8 @@ func TestNeedsFetch(t *testing.T) {
 }
 
 func FuzzParseNotification(f *testing.F) {
-	f.Add(fixtures.Read(f, "frankieone/webhook_workflow_complete.json"))
-	f.Add(fixtures.Read(f, "frankieone/webhook_status_changed_echo.json"))
+	f.Add(testkit.Fixture(f, "frankieone/webhook_workflow_complete.json"))
+	f.Add(testkit.Fixture(f, "frankieone/webhook_status_changed_echo.json"))
 	f.Add([]byte(`{"entityId":"e","requestId":"r","function":"WORKFLOW_COMPLETE","workflowExecutionId":5}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n, err := ParseNotification(body)

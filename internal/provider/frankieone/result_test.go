@@ -11,14 +11,14 @@ import (
 
 	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/provider"
-	"github.com/kycdesk/kycdesk/internal/provider/internal/fixtures"
+	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
 func f(v float64) *float64 { return &v }
 
 func parseExecutionFixture(t testing.TB) *Execution {
 	t.Helper()
-	x, err := ParseExecution(fixtures.Read(t, "frankieone/execution_result_review.json"))
+	x, err := ParseExecution(testkit.Fixture(t, "frankieone/execution_result_review.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestExecutionVariants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var m map[string]any
-			if err := json.Unmarshal(fixtures.Read(t, "frankieone/execution_result_review.json"), &m); err != nil {
+			if err := json.Unmarshal(testkit.Fixture(t, "frankieone/execution_result_review.json"), &m); err != nil {
 				t.Fatal(err)
 			}
 			tt.mutate(m["workflowResult"].(map[string]any), m["individual"].(map[string]any))
@@ -380,7 +380,7 @@ func TestLatestExecution(t *testing.T) {
 }
 
 func TestParseDocumentFixture(t *testing.T) {
-	d, err := ParseDocument(fixtures.Read(t, "frankieone/document_base64.json"))
+	d, err := ParseDocument(testkit.Fixture(t, "frankieone/document_base64.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestParseDocumentFixture(t *testing.T) {
 }
 
 func FuzzParseExecution(f *testing.F) {
-	f.Add(fixtures.Read(f, "frankieone/execution_result_review.json"))
+	f.Add(testkit.Fixture(f, "frankieone/execution_result_review.json"))
 	f.Add([]byte(`{"workflowResult":{"workflowExecutionId":"x","entityId":"e","riskAssessment":{"riskScore":"N/A"}},"individual":{"documents":[{"documentId":"d","attachments":[{"attachmentId":"a","data":{"uri":"data:;base64,aGk="}}]}]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		x, err := ParseExecution(body)
@@ -427,7 +427,7 @@ func FuzzParseExecution(f *testing.F) {
 
 func FuzzParseProfile(f *testing.F) {
 	f.Add([]byte(`{"individual":{"entityId":"e"},"serviceProfiles":[{"serviceName":"KYC","workflowSummaries":[{"workflowName":"w","workflowExecutionId":"a","endedAt":"2026-11-20T08:14:41Z"}]}]}`))
-	f.Add(fixtures.Read(f, "frankieone/execution_result_review.json"))
+	f.Add(testkit.Fixture(f, "frankieone/execution_result_review.json"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := ParseProfile(body)
 		if err != nil {
