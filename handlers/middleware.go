@@ -21,10 +21,16 @@ const (
 )
 
 func (s *Server) requestID(c *fiber.Ctx) error {
+	newRequestID(c)
+	return c.Next()
+}
+
+// newRequestID gives the request its id, in Locals and in the X-Request-Id header.
+func newRequestID(c *fiber.Ctx) string {
 	rid := crypto.RandomToken(9)
 	c.Locals(localRequestID, rid)
 	c.Set("X-Request-Id", rid)
-	return c.Next()
+	return rid
 }
 
 func requestIDOf(c *fiber.Ctx) string {
@@ -73,6 +79,11 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 
 // securityHeaders: no inline script anywhere, no framing, no MIME sniffing.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "+
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	c.Set("X-Content-Type-Options", "nosniff")
@@ -80,7 +91,6 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Cross-Origin-Opener-Policy", "same-origin")
 	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-	return c.Next()
 }
 
 // clientIP is the TCP peer, or the X-Forwarded-For hop that a trusted proxy vouches for.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -127,6 +128,16 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status = fiber.StatusInternalServerError
 	}
 	rid := requestIDOf(c)
+	if rid == "" {
+		// Refused by the HTTP layer before any middleware ran (body limit, oversized headers,
+		// an unparsable request): the answer still gets its request id and the security
+		// headers, and never the parser's message, which quotes the raw request back.
+		rid = newRequestID(c)
+		setSecurityHeaders(c)
+		if de == nil && status != fiber.StatusRequestEntityTooLarge {
+			msg = ""
+		}
+	}
 	if status >= 500 {
 		s.Log.Error("request failed", "request_id", rid, "method", c.Method(), "route", c.Route().Path, "err", err)
 		if status == fiber.StatusInternalServerError {
@@ -142,11 +153,17 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if wantsJSON(c.Path()) {
 		return c.Status(status).JSON(fiber.Map{"error": msg, "request_id": rid})
 	}
-	return render(c, status, views.ErrorPage(viewer(c), status, titleOf[status], msg, rid))
+	title := titleOf[status]
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	return render(c, status, views.ErrorPage(viewer(c), status, title, msg, rid))
 }
 
 func defaultMessage(status int) string {
 	switch status {
+	case 400:
+		return "The request could not be read. Check it and try again."
 	case 401:
 		return "Sign in to continue."
 	case 403:

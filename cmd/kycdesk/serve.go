@@ -100,13 +100,17 @@ func (m *Main) runServer(ctx context.Context, cfg config.Config, started func(ba
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownErr := app.ShutdownWithTimeout(cfg.ShutdownTimeout)
 	stopBackground()
-	waitOrTimeout(bg.wait, 2*time.Second, log)
+	waitOrTimeout(bg.wait, backgroundStopLimit, log)
 	if shutdownErr != nil && !errors.Is(shutdownErr, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
 	log.Info("stopped")
 	return nil
 }
+
+// backgroundStopLimit bounds the wait for background work after the HTTP server drained.
+// With cfg.ShutdownTimeout it must stay under the 10 s in which DESIGN.md says serve exits.
+const backgroundStopLimit = 2 * time.Second
 
 func waitOrTimeout(wait func(), d time.Duration, log *slog.Logger) {
 	done := make(chan struct{})
