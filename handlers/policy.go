@@ -107,19 +107,25 @@ func (s *Server) handle(app *fiber.App, method, path string, handlers ...fiber.H
 		}
 		return s.deny(c)
 	}
-	app.Add(method, path, append([]fiber.Handler{guard}, handlers...)...)
+	all := append([]fiber.Handler{guard}, handlers...)
+	if method == fiber.MethodGet {
+		app.Get(path, all...) // and HEAD, under the same policy entry
+		return
+	}
+	app.Add(method, path, all...)
 }
 
 // deny answers a request the policy refuses: a password-only session goes on to
 // its MFA step, a visitor to the sign-in page, a signed-in user gets the 403 page.
 func (s *Server) deny(c *fiber.Ctx) error {
 	id := identityOf(c)
+	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
 	switch {
-	case id == nil && c.Method() == fiber.MethodGet && !wantsJSON(c.Path()):
+	case id == nil && read && !wantsJSON(c.Path()):
 		return c.Redirect("/login", fiber.StatusSeeOther)
 	case id == nil:
 		return errs.E(errs.Unauthorized, "Sign in to continue.")
-	case !id.MFAPassed && c.Method() == fiber.MethodGet:
+	case !id.MFAPassed && read:
 		if id.HasMFA {
 			return c.Redirect("/mfa", fiber.StatusSeeOther)
 		}

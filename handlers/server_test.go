@@ -56,3 +56,21 @@ func TestHealthAndFavicon(t *testing.T) {
 		}
 	}
 }
+
+// HEAD answers like GET without a body, under the same policy (curl -I, uptime checks).
+func TestHeadFollowsGetPolicy(t *testing.T) {
+	env := newTestEnv(t)
+	for _, tt := range []struct {
+		path string
+		want int
+	}{
+		{"/healthz", 200},
+		{"/login", 200},
+		{"/admin/users", 303}, // anonymous: to the sign-in page, as for GET
+	} {
+		resp, body := env.do(httptest.NewRequest("HEAD", tt.path, nil))
+		if resp.StatusCode != tt.want || body != "" {
+			t.Errorf("HEAD %s: %d with %d bytes, want %d and no body", tt.path, resp.StatusCode, len(body), tt.want)
+		}
+	}
+}
