@@ -547,3 +547,65 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Journey 7: an admin adds a generic integration on /admin/integrations, is shown its secret
+// once with the webhook URL to copy, and the secret works: a delivery signed with it is
+// accepted, and the page then counts it.
+func TestBrowserAdminAddsIntegration(t *testing.T) {
+	t.Parallel()
+	srv, shots := journey(t)
+	ada := srv.createUser(t, "admin", "ada@example.com", "Ada Admin")
+	b := srv.newBrowser(t, "admin", shots)
+	b.signIn(ada, "/admin/users")
+
+	b.open("/admin/integrations")
+	if b.count("#no-integrations") != 1 {
+		b.fatalf("a fresh server should say it has no integrations yet")
+	}
+	b.fill("#int-name", "bank-onboarding")
+	b.fill("#int-provider", "generic")
+	b.fill("#int-auth", "hmac")
+	b.clickThrough("#create-integration-button")
+	secret := b.text("#new-secret")
+	if !strings.HasPrefix(secret, "whsec_") {
+		b.fatalf("new secret %q is not a Standard Webhooks secret", secret)
+	}
+	hookURL := evaluate[string](b, `document.querySelector("[data-webhook-url]").textContent.trim()`)
+	if !strings.Contains(hookURL, "/webhooks/generic/") {
+		b.fatalf("webhook URL %q", hookURL)
+	}
+
+	// Shown once: reloading the page does not show it again.
+	b.open("/admin/integrations")
+	if b.count("#new-secret") != 0 {
+		b.fatalf("the secret is shown again after a reload")
+	}
+
+	// The secret and URL work for a real delivery.
+	path := hookURL[strings.Index(hookURL, "/webhooks/"):]
+	key, err := webhookauth.ParseSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",` +
+		`"applicant":{"given_name":"Thu Hương","family_name":"Nguyễn","nationality":"VNM"},` +
+		`"verification":{"reference":"vrf-admin-journey","result":"pass","risk_level":"low"}}`)
+	req, _ := http.NewRequest("POST", b.base+path, bytes.NewReader(body))
+	now := time.Now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", "msg-admin-journey")
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", webhookauth.Sign(key, "msg-admin-journey", now, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("delivery with the page's secret: %d, want 202", resp.StatusCode)
+	}
+	b.open("/admin/integrations")
+	if got := b.text("#main"); !strings.Contains(got, "bank-onboarding") {
+		b.fatalf("the integration is not listed")
+	}
+}
