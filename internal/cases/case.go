@@ -181,8 +181,7 @@ func (s *Store) Get(ctx context.Context, caseID string) (*Case, error) {
 
 // FindByReference returns the case of (integration, reference), errs.NotFound when there is none.
 func (s *Store) FindByReference(ctx context.Context, integrationID, reference string) (*Case, error) {
-	c, err := scanCase(s.DB.Read.QueryRowContext(ctx, selectCase+` WHERE integration_id = ? AND reference = ?`,
-		integrationID, reference))
+	c, err := scanCase(s.DB.Read.QueryRowContext(ctx, qCaseByRef, integrationID, reference))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound()
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/testkit"
 )
 
-// TestQueryPlans checks that the lookups every applied result makes use an index.
+// TestApplyQueryPlans checks that the lookups every applied result makes use an index.
 func TestApplyQueryPlans(t *testing.T) {
 	d := testkit.DB(t)
 	for _, tc := range []struct {

@@ -365,12 +365,16 @@ func TestQueuePlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.set(caseID, cases.StatusApproved, e.ana)
-	e.seed(e.src, "vrf-2", "Lê", "", cases.RiskLow)
+	// A second decided case, so that the decided queue's first page has a Next to follow.
+	e.set(e.seed(e.src, "vrf-2", "Lê", "", cases.RiskLow), cases.StatusRejected, e.ana)
 	d1, err := e.store.ListQueue(e.ctx, e.filter(cases.QueueParams{Queue: cases.QueueDecided}, e.ana), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = d1
+	// Without a Next the "next page" variants below would plan the first page again.
+	if p1.Next == "" || d1.Next == "" {
+		t.Fatalf("no page position to follow: unassigned Next %q, decided Next %q", p1.Next, d1.Next)
+	}
 	usesIndex := regexp.MustCompile(`^(SEARCH|SCAN) c USING (COVERING )?INDEX (\w+)`)
 	check := func(t *testing.T, q string, args []any, wantIndex string) {
 		t.Helper()

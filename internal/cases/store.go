@@ -73,9 +73,6 @@ type Prepared struct {
 	docFlags []string
 }
 
-// InboxID is the inbox row the prepared result will mark done.
-func (p *Prepared) InboxID() int64 { return p.in.InboxID }
-
 // Prepare validates the result and seals its documents. A result that can never be applied
 // (no reference, no integration) is errs.Invalid.
 func (s *Store) Prepare(in Input) (*Prepared, error) {
@@ -186,8 +183,19 @@ func (a *applier) apply() (Outcome, error) {
 }
 
 func (a *applier) ourOverride(requestID string) (bool, error) {
+	return overrideIsOurs(a.s.queryRow(a.ctx, a.tx, qOverrideCount, requestID))
+}
+
+// OurOverride reports whether requestID names a status override kycdesk wrote back: the
+// provider's echo of it must not reopen the case. The worker asks before fetching documents
+// it would not need; the applier asks again inside its transaction.
+func (s *Store) OurOverride(ctx context.Context, requestID string) (bool, error) {
+	return overrideIsOurs(s.DB.Read.QueryRowContext(ctx, qOverrideCount, requestID))
+}
+
+func overrideIsOurs(row *sql.Row) (bool, error) {
 	var n int
-	err := a.s.queryRow(a.ctx, a.tx, qOverrideCount, requestID).Scan(&n)
+	err := row.Scan(&n)
 	return n > 0, err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -555,5 +554,3 @@ func (c *integrationCache) restingUntil(ctx context.Context, integrationID strin
 	}
 	return in.UnhealthyUntil
 }
-
-var errAbandoned = errors.New("abandoned: the worker is stopping")

@@ -35,7 +35,6 @@ type commitOp struct {
 	started     time.Time
 
 	outcome cases.Outcome
-	err     error
 }
 
 const maxLastError = 500
@@ -115,7 +114,7 @@ func (w *Worker) commit(ctx context.Context, batch []*commitOp) {
 	for _, op := range batch {
 		op.prepared, op.outcome = nil, cases.Outcome{}
 		if stopping {
-			op.kind, op.err = opAbandon, errAbandoned
+			op.kind = opAbandon
 			continue
 		}
 		op.kind, op.noWrite, op.nextAt, op.note = opRetry, true, now.Add(w.cfg.RetryBase), err.Error()

@@ -86,7 +86,7 @@ func (w *Worker) process(ctx context.Context, j job) *commitOp {
 		return op
 	case err != nil:
 		if ctx.Err() != nil {
-			op.kind, op.err = opAbandon, errAbandoned
+			op.kind = opAbandon
 			return op
 		}
 		// The row's attempts are unknown: back off in memory only, writing nothing.
@@ -223,7 +223,7 @@ func (w *Worker) frankieResult(ctx context.Context, body []byte, in *integration
 	}
 	w.healthy(ctx, in)
 	if r.OverrideRequestID != "" {
-		ours, err := w.ourOverride(ctx, r.OverrideRequestID)
+		ours, err := w.cfg.Cases.OurOverride(ctx, r.OverrideRequestID)
 		if err != nil {
 			return cases.Result{}, "", err
 		}
@@ -237,12 +237,6 @@ func (w *Worker) frankieResult(ctx context.Context, body []byte, in *integration
 	}
 	r.Documents, err = w.fetchURLs(ctx, r.Documents, &r.Flags, w.lastTry(row))
 	return r, "", err
-}
-
-func (w *Worker) ourOverride(ctx context.Context, requestID string) (bool, error) {
-	var n int
-	err := w.cfg.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM provider_overrides WHERE request_id = ?`, requestID).Scan(&n)
-	return n > 0, err
 }
 
 // healthy clears the integration's unhealthy mark after a successful API call.
@@ -296,7 +290,7 @@ func (w *Worker) fetchURLs(ctx context.Context, refs []cases.DocumentRef, flags 
 // exponential backoff and jitter until MaxAttempts, then dead.
 func (w *Worker) failed(ctx context.Context, op *commitOp, row *inboxRow, in *integration.Integration, err error) *commitOp {
 	if ctx.Err() != nil {
-		op.kind, op.err = opAbandon, errAbandoned
+		op.kind = opAbandon
 		return op
 	}
 	now := w.cfg.Now()

@@ -49,6 +49,3 @@ type Integration struct {
 
 // WebhookPath is the path a provider posts to (FrankieOne appends /{requestID}).
 func (i *Integration) WebhookPath() string { return "/webhooks/" + i.Provider + "/" + i.ID }
-
-// Actor is how the audit trail names this integration's automatic actions.
-func (i *Integration) Actor() string { return "system:" + i.Name }

@@ -214,14 +214,14 @@ func (s *Store) Create(ctx context.Context, actor string, spec Spec) (*Integrati
 			}
 			in.Name = name
 		}
-		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM integrations WHERE name = ?`, in.Name).Scan(&taken); err != nil {
+		taken, err := nameTaken(ctx, tx, in.Name)
+		if err != nil {
 			return err
 		}
-		if taken > 0 {
+		if taken {
 			return errs.E(errs.Conflict, "an integration named %q already exists", in.Name)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO integrations (id, name, provider, auth_mode, token_header, allow_ips,
+		_, err = tx.ExecContext(ctx, `INSERT INTO integrations (id, name, provider, auth_mode, token_header, allow_ips,
 			jwt_key_pem, jwt_issuer, api_url, api_key, customer_id, data_key, queue, auto_approve, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.ID, in.Name, in.Provider, in.AuthMode, in.TokenHeader, string(allow), in.JWTKeyPEM, in.JWTIssuer,
@@ -257,14 +257,21 @@ func nextName(ctx context.Context, tx *sql.Tx, provider string) (string, error) 
 	}
 	for i := n + 1; ; i++ {
 		name := fmt.Sprintf("%s-%d", provider, i)
-		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM integrations WHERE name = ?`, name).Scan(&taken); err != nil {
+		taken, err := nameTaken(ctx, tx, name)
+		if err != nil {
 			return "", err
 		}
-		if taken == 0 {
+		if !taken {
 			return name, nil
 		}
 	}
+}
+
+// nameTaken reports whether an integration already has name.
+func nameTaken(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM integrations WHERE name = ?`, name).Scan(&n)
+	return n > 0, err
 }
 
 func insertSecret(ctx context.Context, tx *sql.Tx, sealer *crypto.Sealer, integrationID, secret string, now time.Time) error {
