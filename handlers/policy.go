@@ -13,7 +13,7 @@ import (
 type access struct {
 	Public   bool        // anyone, no session needed
 	Webhook  bool        // anyone; the handler authenticates the sender per integration
-	APIToken bool        // a bearer token of /admin/api-tokens; the handler checks it
+	APIToken bool        // a bearer token of /admin/api-tokens; handle() puts apiAuth in front
 	Password bool        // a session whose password was verified, MFA done or not
 	Roles    []auth.Role // a fully signed-in user with one of these roles
 }
@@ -107,7 +107,13 @@ func (s *Server) handle(app *fiber.App, method, path string, handlers ...fiber.H
 		}
 		return s.deny(c)
 	}
-	all := append([]fiber.Handler{guard}, handlers...)
+	all := []fiber.Handler{guard}
+	if a.APIToken {
+		// The table, not each route line, decides that a token is checked: a new API
+		// route cannot be registered without it.
+		all = append(all, s.apiAuth)
+	}
+	all = append(all, handlers...)
 	if method == fiber.MethodGet {
 		app.Get(path, all...) // and HEAD, under the same policy entry
 		return
@@ -121,7 +127,7 @@ func (s *Server) deny(c *fiber.Ctx) error {
 	id := identityOf(c)
 	read := c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
 	switch {
-	case id == nil && read && !wantsJSON(c.Path()):
+	case id == nil && read && !machinePath(c.Path()):
 		return c.Redirect("/login", fiber.StatusSeeOther)
 	case id == nil:
 		return errs.E(errs.Unauthorized, "Sign in to continue.")

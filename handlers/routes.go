@@ -59,11 +59,11 @@ func (s *Server) routes(app *fiber.App) {
 	// Metrics (metrics.go): here unless --metrics-addr moves them to their own listener
 	s.handle(app, "GET", "/metrics", s.metrics)
 
-	// JSON API for customer backends (api.go): API token checked by apiAuth; read-only
+	// JSON API for customer backends (api.go): read-only; handle() puts apiAuth in front of {APIToken: true} routes
 	app.Use("/api/v1", s.apiMethods)
 	s.handle(app, "GET", "/api/v1/openapi.json", s.apiOpenAPI)
-	s.handle(app, "GET", "/api/v1/cases", s.apiAuth, s.apiCases)
-	s.handle(app, "GET", "/api/v1/cases/:id", s.apiAuth, s.apiCase)
+	s.handle(app, "GET", "/api/v1/cases", s.apiCases)
+	s.handle(app, "GET", "/api/v1/cases/:id", s.apiCase)
 
 	// API tokens (admin_api_tokens.go)
 	s.handle(app, "GET", "/admin/api-tokens", s.adminAPITokens)

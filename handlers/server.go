@@ -78,8 +78,10 @@ func render(c *fiber.Ctx, status int, comp templ.Component) error {
 	return comp.Render(c.UserContext(), c.Response().BodyWriter())
 }
 
-// wantsJSON reports whether errors on this path are answered as JSON.
-func wantsJSON(path string) bool {
+// machinePath reports whether path is called by machines that authenticate every request
+// themselves (webhook signatures, API bearer tokens): no session, no CSRF token (they
+// carry no cookie to abuse), and errors answered as JSON.
+func machinePath(path string) bool {
 	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/webhooks/") || path == "/api"
 }
 
@@ -150,7 +152,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if msg == "" {
 		msg = defaultMessage(status)
 	}
-	if wantsJSON(c.Path()) {
+	if machinePath(c.Path()) {
 		return c.Status(status).JSON(fiber.Map{"error": msg, "request_id": rid})
 	}
 	title := titleOf[status]

@@ -41,13 +41,11 @@ func (s *Server) initAuth() {
 // sessionless paths never read or write the session: machine callers authenticate
 // otherwise, and assets must not touch the session a page is building.
 func sessionless(path string) bool {
-	for _, p := range []string{"/webhooks/", "/api/", "/static/"} {
-		if strings.HasPrefix(path, p) {
-			return true
-		}
+	if machinePath(path) || strings.HasPrefix(path, "/static/") {
+		return true
 	}
 	switch path {
-	case "/api", "/healthz", "/readyz", "/metrics", "/favicon.ico":
+	case "/healthz", "/readyz", "/metrics", "/favicon.ico":
 		return true
 	}
 	return false

@@ -49,9 +49,7 @@ type credentials struct {
 	totpLastStep int64
 }
 
-func (u *Users) credentials(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, where string, arg any) (credentials, error) {
+func (u *Users) credentials(ctx context.Context, q queryRower, where string, arg any) (credentials, error) {
 	var c credentials
 	var role string
 	var mfa int

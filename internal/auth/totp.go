@@ -23,14 +23,14 @@ const (
 // NewTOTPKey makes a new TOTP secret for enrolment; key.Secret() is what to store
 // (sealed), key.URL() and key.Image() what to show.
 func NewTOTPKey(issuer, accountEmail string) (*otp.Key, error) {
-	return totp.Generate(totp.GenerateOpts{
-		Issuer:      issuer,
-		AccountName: accountEmail,
-		Period:      totpPeriod,
-		Digits:      totpDigits,
-		Algorithm:   totpAlgo,
-		SecretSize:  20, // 160 bits, as RFC 4226 recommends for HMAC-SHA1
-	})
+	opts := totpOpts(issuer, accountEmail)
+	opts.SecretSize = 20 // 160 bits, as RFC 4226 recommends for HMAC-SHA1
+	return totp.Generate(opts)
+}
+
+// totpOpts are the settings every key is made with, new (NewTOTPKey) or rebuilt (TOTPKey).
+func totpOpts(issuer, accountEmail string) totp.GenerateOpts {
+	return totp.GenerateOpts{Issuer: issuer, AccountName: accountEmail, Period: totpPeriod, Digits: totpDigits, Algorithm: totpAlgo}
 }
 
 // ValidateTOTP checks a code against the base32 secret at now, accepting the current

@@ -15,12 +15,7 @@ func TOTPKey(issuer, accountEmail, secret string) (*otp.Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("totp secret: %w", err)
 	}
-	return totp.Generate(totp.GenerateOpts{
-		Issuer:      issuer,
-		AccountName: accountEmail,
-		Period:      totpPeriod,
-		Digits:      totpDigits,
-		Algorithm:   totpAlgo,
-		Secret:      raw,
-	})
+	opts := totpOpts(issuer, accountEmail)
+	opts.Secret = raw
+	return totp.Generate(opts)
 }

@@ -168,32 +168,35 @@ func scanUser(r rowScanner) (User, error) {
 
 var errNoUser = errs.E(errs.NotFound, "There is no such user.")
 
-// Get returns the user with id; errs.NotFound when there is none.
-func (u *Users) Get(ctx context.Context, id int64) (User, error) {
-	usr, err := scanUser(u.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
+// queryRower is the read pool or a transaction.
+type queryRower interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// oneUser reads the user matching where (a condition on users u with one argument);
+// errs.NotFound when there is none.
+func oneUser(ctx context.Context, q queryRower, columns, where string, arg any) (User, error) {
+	usr, err := scanUser(q.QueryRowContext(ctx, `SELECT `+columns+` FROM users u WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return usr, errNoUser
 	}
 	return usr, err
+}
+
+// Get returns the user with id; errs.NotFound when there is none.
+func (u *Users) Get(ctx context.Context, id int64) (User, error) {
+	return oneUser(ctx, u.db.Read, userColumns, "u.id = ?", id)
 }
 
 // Current returns the user with id as every signed-in request needs it: Get without
 // LastLoginAt, which costs a look into login_attempts that a page view does not need.
 func (u *Users) Current(ctx context.Context, id int64) (User, error) {
-	usr, err := scanUser(u.db.Read.QueryRowContext(ctx, `SELECT `+userColumnsNoLastLogin+` FROM users u WHERE u.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return usr, errNoUser
-	}
-	return usr, err
+	return oneUser(ctx, u.db.Read, userColumnsNoLastLogin, "u.id = ?", id)
 }
 
 // ByEmail returns the user with this email (any case); errs.NotFound when there is none.
 func (u *Users) ByEmail(ctx context.Context, email string) (User, error) {
-	usr, err := scanUser(u.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = ?`, NormalizeEmail(email)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return usr, errNoUser
-	}
-	return usr, err
+	return oneUser(ctx, u.db.Read, userColumns, "u.email = ?", NormalizeEmail(email))
 }
 
 // List returns every user by email; a desk has tens of users, not thousands.
@@ -224,11 +227,7 @@ func (u *Users) change(ctx context.Context, by *Identity, id int64, action strin
 	var target User
 	err := u.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		target, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errNoUser
-		}
-		if err != nil {
+		if target, err = oneUser(ctx, tx, userColumns, "u.id = ?", id); err != nil {
 			return err
 		}
 		now := u.now()

@@ -78,14 +78,6 @@ func (a *Allowlist) Verify(ip netip.Addr) error {
 	return nil
 }
 
-// Prefixes returns a copy of the networks, for the integration page.
-func (a *Allowlist) Prefixes() []netip.Prefix {
-	if a == nil {
-		return nil
-	}
-	return append([]netip.Prefix(nil), a.prefixes...)
-}
-
 // ClientIP returns the address a request came from. That is the TCP peer, unless the peer
 // is one of our trusted proxies: then X-Forwarded-For (all its values, joined with commas)
 // is read from the right, since each proxy appends the address it saw, and the first
