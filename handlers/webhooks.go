@@ -39,7 +39,12 @@ func (s *Server) webhook(c *fiber.Ctx, providerName string) error {
 	iid := c.Params("integrationID")
 	ep, err := s.Integrations.Lookup(ctx, iid)
 	if err != nil {
-		return err
+		if errs.Code(err) == errs.NotFound {
+			return err
+		}
+		// A passing fault (the database did not answer): 503, so the provider retries.
+		// FrankieOne would stop retrying on a 400, and a 500 says nothing useful.
+		return errs.Wrap(err, errs.Unavailable, "The server could not take this delivery now. Retry later.")
 	}
 	in := ep.Integration
 	if in.Provider != providerName {
