@@ -1,4 +1,6 @@
 // kycdesk progressive enhancement: everything works without this file.
+// Copy buttons (data-copy) do nothing without it, so app.css shows them only under html.js.
+document.documentElement.classList.add("js");
 // Forms and buttons with data-confirm ask before they submit (destructive actions).
 document.addEventListener("submit", function (ev) {
   var form = ev.target;

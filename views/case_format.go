@@ -13,6 +13,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/kycdesk/kycdesk/internal/cases"
+	"github.com/kycdesk/kycdesk/internal/provider/fptai"
 )
 
 // How the queue and case pages put case data into words. Kept apart from the templates so
@@ -125,20 +126,23 @@ func percent(v *float64) string {
 	if v == nil {
 		return ""
 	}
-	p := *v
-	if p <= 1 {
-		p *= 100
-	}
+	p := asPercent(*v)
 	if math.Abs(p-math.Round(p)) < 0.05 {
 		return strconv.Itoa(int(math.Round(p))) + "%"
 	}
 	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }
 
-// LowConfidence is the OCR confidence under which a field is highlighted when the provider
-// mapping did not flag it itself (FPT.AI's own threshold, see internal/provider/fptai).
-const LowConfidence = 80.0
+// asPercent reads a 0–1 value as a fraction and anything above 1 as already in percent.
+func asPercent(v float64) float64 {
+	if v <= 1 {
+		return v * 100
+	}
+	return v
+}
 
+// lowConfidence is a field highlighted for its OCR confidence: flagged by the provider
+// mapping, or under the threshold the FPT.AI adapter flags with.
 func lowConfidence(f cases.Field) bool {
 	if strings.Contains(f.Flag, "low confidence") {
 		return true
@@ -146,11 +150,7 @@ func lowConfidence(f cases.Field) bool {
 	if f.Confidence == nil {
 		return false
 	}
-	p := *f.Confidence
-	if p <= 1 {
-		p *= 100
-	}
-	return p < LowConfidence
+	return asPercent(*f.Confidence) < fptai.DefaultLowConfidence
 }
 
 // missingValue reports a value that is not there, whatever word the provider used for it:
@@ -266,5 +266,5 @@ func size(n int64) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
 }
 
-// orMissing is a value or the muted word "missing" (see the templates' valueOrMissing).
+// present is a value that is there (see the templates' valueOrMissing).
 func present(s string) bool { return !missingValue(s) }

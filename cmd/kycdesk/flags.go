@@ -31,7 +31,12 @@ func newFlags(name string) *flags {
 func (f *flags) parse(args []string) error {
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return usagef("%s: see `kycdesk help`", f.name)
+			// -h lists this command's flags: `kycdesk help` only sketches them.
+			var b strings.Builder
+			f.SetOutput(&b)
+			f.PrintDefaults()
+			f.SetOutput(io.Discard)
+			return usagef("%s flags:\n%s", f.name, strings.TrimRight(b.String(), "\n"))
 		}
 		return usagef("%s: %v", f.name, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kycdesk/kycdesk/internal/auth"
 	"github.com/kycdesk/kycdesk/internal/config"
 	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/integration"
@@ -54,7 +55,7 @@ func (m *Main) integrationAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	in, secret, err := integration.NewStore(st.db, st.sealer).Create(ctx, "cli", spec)
+	in, secret, err := integration.NewStore(st.db, st.sealer).Create(ctx, auth.CLIActor, spec)
 	if err != nil {
 		if code := errs.Code(err); code == errs.Invalid || code == errs.Conflict {
 			return usagef("integration add: %s", errs.Message(err))

@@ -62,7 +62,7 @@ const usage = `kycdesk — identity-verification case management
 
 Usage:
   kycdesk serve        [--addr ADDR] [--data DIR] [--public-url URL] [--insecure-cookies] [--metrics-addr ADDR] [--trusted-proxy CIDR]...
-  kycdesk demo         [--addr ADDR]
+  kycdesk demo         [--addr ADDR] [--keep] [--trickle DURATION]
   kycdesk user create  --email E --role analyst|lead|admin|auditor [--name N] [--data DIR]   (password on stdin)
   kycdesk integration add --provider frankieone|fptai|generic --auth hmac|token|jwt|ip [flags] [--data DIR]
   kycdesk apitoken create --name N [--data DIR]

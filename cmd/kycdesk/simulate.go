@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kycdesk/kycdesk/internal/auth"
 	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/simulator"
@@ -77,20 +78,20 @@ func (m *Main) simulate(ctx context.Context, args []string) error {
 	}
 	defer srv.Close()
 
-	auth := simulator.Auth{Secret: *secret, Token: *token, TokenHeader: *tokenHeader, DataKey: *dataKey}
+	send := simulator.Auth{Secret: *secret, Token: *token, TokenHeader: *tokenHeader, DataKey: *dataKey}
 	if *data != "" {
 		in, sec, err := registerSimulator(ctx, *data, *provider, apiBase, srv, *dataKey)
 		if err != nil {
 			return err
 		}
-		*integ, auth.Secret, auth.Token = in.ID, sec, sec
+		*integ, send.Secret, send.Token = in.ID, sec, sec
 	}
-	auth.WebhookURL = base + "/webhooks/" + *provider + "/" + *integ
+	send.WebhookURL = base + "/webhooks/" + *provider + "/" + *integ
 
 	stats, err := simulator.Run(ctx, simulator.Options{
 		Target: base, Provider: *provider, Rate: *rate, Count: *count,
 		Duplicates: float64(dup), OutOfOrder: float64(ooo), Mix: *mix, Linger: *linger,
-		Seed: *seed, Auth: auth, Out: m.Stdout,
+		Seed: *seed, Auth: send, Out: m.Stdout,
 	}, srv)
 	if err != nil {
 		return err
@@ -132,7 +133,7 @@ func simulatorSpec(provider, apiBase string, srv *simulator.Server) integration.
 }
 
 func ensureSimulatorIntegration(ctx context.Context, store *integration.Store, provider, apiBase string, srv *simulator.Server, dataKey string) (*integration.Integration, string, error) {
-	const actor = "cli"
+	const actor = auth.CLIActor
 	spec := simulatorSpec(provider, apiBase, srv)
 	spec.DataKey = dataKey
 	in, err := store.FindByName(ctx, spec.Name)

@@ -183,12 +183,3 @@ func (m Mix) String() string {
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
-
-func classOf(provider, outcome string) string {
-	for _, o := range outcomeTable[provider] {
-		if o.Name == outcome {
-			return o.Class
-		}
-	}
-	return ""
-}
