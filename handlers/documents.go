@@ -6,8 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kycdesk/kycdesk/internal/audit"
-	"github.com/kycdesk/kycdesk/internal/cases"
-	"github.com/kycdesk/kycdesk/internal/errs"
 )
 
 // caseDocument serves a document or selfie image of a case to a reviewer. The document
@@ -21,23 +19,9 @@ func (s *Server) caseDocument(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	docID := c.Params("doc")
-	contentType, data, err := store.OpenDocument(ctx, cs.ID, docID)
+	doc, data, err := store.OpenDocument(ctx, cs.ID, c.Params("doc"))
 	if err != nil {
 		return err
-	}
-	docs, err := store.Documents(ctx, cs.ID)
-	if err != nil {
-		return err
-	}
-	var doc *cases.Document
-	for i := range docs {
-		if docs[i].ID == docID {
-			doc = &docs[i]
-		}
-	}
-	if doc == nil { // replaced between the two reads
-		return errs.E(errs.NotFound, "There is no such document.")
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := audit.Append(ctx, tx, audit.Entry{At: s.Now(), Actor: id.Email, Action: "document.viewed",
@@ -49,7 +33,7 @@ func (s *Server) caseDocument(c *fiber.Ctx) error {
 		return err
 	}
 	s.Log.Info("document viewed", "request_id", requestIDOf(c), "case_id", cs.ID, "document_id", doc.ID, "user_id", id.UserID)
-	c.Set(fiber.HeaderContentType, contentType)
+	c.Set(fiber.HeaderContentType, doc.ContentType)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderContentDisposition, "inline")

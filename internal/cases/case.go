@@ -236,27 +236,30 @@ func (s *Store) Documents(ctx context.Context, caseID string) ([]Document, error
 	return out, rows.Err()
 }
 
-// OpenDocument decrypts one of the case's documents. A document of another case, or an unknown
+// OpenDocument decrypts one of the case's documents and returns it with its metadata. A document of another case, or an unknown
 // or malformed id, is errs.NotFound: the caller has authorised the case, and the document must belong to it.
-func (s *Store) OpenDocument(ctx context.Context, caseID, docID string) (contentType string, data []byte, err error) {
+func (s *Store) OpenDocument(ctx context.Context, caseID, docID string) (Document, []byte, error) {
+	doc := Document{ID: docID, CaseID: caseID}
 	if !id.Valid(caseID) || !id.Valid(docID) {
-		return "", nil, errs.E(errs.NotFound, "There is no such document.")
+		return doc, nil, errs.E(errs.NotFound, "There is no such document.")
 	}
 	var wrapped, ciphertext []byte
-	var sum string
-	err = s.DB.Read.QueryRowContext(ctx, `SELECT content_type, wrapped_key, ciphertext, sha256 FROM case_documents
-		WHERE id = ? AND case_id = ?`, docID, caseID).Scan(&contentType, &wrapped, &ciphertext, &sum)
+	var created int64
+	err := s.DB.Read.QueryRowContext(ctx, `SELECT round, kind, provider_ref, content_type, size, sha256, created_at,
+		wrapped_key, ciphertext FROM case_documents WHERE id = ? AND case_id = ?`, docID, caseID).Scan(
+		&doc.Round, &doc.Kind, &doc.ProviderRef, &doc.ContentType, &doc.Size, &doc.SHA256, &created, &wrapped, &ciphertext)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, errs.E(errs.NotFound, "There is no such document.")
+		return doc, nil, errs.E(errs.NotFound, "There is no such document.")
 	}
 	if err != nil {
-		return "", nil, err
+		return doc, nil, err
 	}
-	data, err = s.Sealer.OpenDocument(wrapped, ciphertext)
+	doc.CreatedAt = db.Time(created)
+	data, err := s.Sealer.OpenDocument(wrapped, ciphertext)
 	if err != nil {
-		return "", nil, fmt.Errorf("document %s: %w", docID, err)
+		return doc, nil, fmt.Errorf("document %s: %w", docID, err)
 	}
-	return contentType, data, nil
+	return doc, data, nil
 }
 
 // Timeline returns the case's events, oldest first.

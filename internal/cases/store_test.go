@@ -195,9 +195,10 @@ func TestApplyCreatesCase(t *testing.T) {
 		if d.SHA256 != hex.EncodeToString(sum[:]) || d.Size != int64(len(want)) {
 			t.Errorf("document %s: sha256 %s size %d", d.ProviderRef, d.SHA256, d.Size)
 		}
-		ct, data, err := e.store.OpenDocument(e.ctx, c.ID, d.ID)
-		if err != nil || string(data) != string(want) || ct != map[string]string{"front": "image/jpeg", "selfie": "image/png"}[d.ProviderRef] {
-			t.Errorf("OpenDocument %s = %s, %d bytes, %v", d.ProviderRef, ct, len(data), err)
+		got, data, err := e.store.OpenDocument(e.ctx, c.ID, d.ID)
+		if err != nil || string(data) != string(want) || got != d ||
+			got.ContentType != map[string]string{"front": "image/jpeg", "selfie": "image/png"}[d.ProviderRef] {
+			t.Errorf("OpenDocument %s = %+v, %d bytes, %v", d.ProviderRef, got, len(data), err)
 		}
 	}
 	if n := e.count(`SELECT COUNT(*) FROM case_documents WHERE instr(ciphertext, ?) > 0`, jpegBytes[:16]); n != 0 {

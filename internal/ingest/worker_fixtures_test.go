@@ -222,9 +222,9 @@ func TestWorkerFixtures(t *testing.T) {
 				if d.SHA256 != sha(want) || d.Size != int64(len(want)) {
 					t.Errorf("document %s: sha256 %s size %d, want the bytes as received (%s, %d)", d.ProviderRef, d.SHA256, d.Size, sha(want), len(want))
 				}
-				ct, data, err := e.cases.OpenDocument(e.ctx, c.ID, d.ID)
-				if err != nil || !bytes.Equal(data, want) || !cases.AllowedContentType(ct) {
-					t.Errorf("document %s opens as %s, %d bytes, %v", d.ProviderRef, ct, len(data), err)
+				got, data, err := e.cases.OpenDocument(e.ctx, c.ID, d.ID)
+				if err != nil || !bytes.Equal(data, want) || !cases.AllowedContentType(got.ContentType) {
+					t.Errorf("document %s opens as %s, %d bytes, %v", d.ProviderRef, got.ContentType, len(data), err)
 				}
 				if n := e.count(`SELECT COUNT(*) FROM case_documents WHERE id = ? AND instr(ciphertext, ?) = 0`, d.ID, want[:min(len(want), 24)]); n != 1 {
 					t.Errorf("document %s stored in the clear", d.ProviderRef)
