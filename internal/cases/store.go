@@ -251,11 +251,7 @@ func (a *applier) update(c *Case) (Outcome, error) {
 	}
 	route := a.s.Routing.Route(a.src, &a.r, roundStart)
 	details := a.details(route, db.Millis(roundStart))
-	applicant, err := a.mergedApplicant(c.ID)
-	if err != nil {
-		return Outcome{}, err
-	}
-	appSealed, err := a.sealApplicant(c.ID, applicant)
+	applicant, appSealed, err := a.updatedApplicant(c.ID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -324,11 +320,7 @@ func (a *applier) reopen(c *Case) (Outcome, error) {
 	round := c.Round + 1
 	route := a.s.Routing.Route(a.src, &a.r, a.now)
 	details := a.details(route, db.Millis(a.now))
-	applicant, err := a.mergedApplicant(c.ID)
-	if err != nil {
-		return Outcome{}, err
-	}
-	appSealed, err := a.sealApplicant(c.ID, applicant)
+	applicant, appSealed, err := a.updatedApplicant(c.ID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -517,6 +509,16 @@ func (a *applier) sealApplicant(caseID string, ap Applicant) ([]byte, error) {
 		return nil, err
 	}
 	return a.s.Sealer.Seal(b, applicantAD(caseID)), nil
+}
+
+// updatedApplicant is mergedApplicant, sealed for the case row.
+func (a *applier) updatedApplicant(caseID string) (Applicant, []byte, error) {
+	ap, err := a.mergedApplicant(caseID)
+	if err != nil {
+		return ap, nil, err
+	}
+	sealed, err := a.sealApplicant(caseID, ap)
+	return ap, sealed, err
 }
 
 func (a *applier) sealFields(caseID string, fields []Field) []byte {
