@@ -38,6 +38,10 @@ func startBackground(ctx context.Context, cfg config.Config, st *store, log *slo
 	if err := bg.startWorker(ctx, cfg, st, log); err != nil {
 		return nil, err
 	}
+	// Decisions going out (outbox.go).
+	if err := bg.startOutbox(ctx, cfg, st, log); err != nil {
+		return nil, err
+	}
 	return bg, nil
 }
 

@@ -32,6 +32,7 @@ func (m *Main) integrationAdd(ctx context.Context, args []string) error {
 	jwtKey := f.String("jwt-key", "", "PEM file of FrankieOne's RS256 public key")
 	f.StringVar(&spec.JWTIssuer, "jwt-issuer", "", "expected iss of FrankieOne's JWT (default io.frankiefinancial.kycaml)")
 	f.StringVar(&spec.DataKey, "data-key", "", "FPT.AI callback data key the result is wrapped in")
+	f.StringVar(&spec.DecisionURL, "decision-url", "", "where decisions are POSTed as signed case.decided events (prints decision_secret)")
 	publicURL := f.String("public-url", m.defaultPublicURL(), "base of the webhook URL printed")
 	asJSON := f.Bool("json", false, "print one JSON object")
 	if err := f.parse(args); err != nil {
@@ -74,12 +75,18 @@ func (m *Main) integrationAdd(ctx context.Context, args []string) error {
 		if secret != "" {
 			out["secret"] = secret
 		}
+		if in.DecisionSecret != "" {
+			out["decision_url"], out["decision_secret"] = spec.DecisionURL, in.DecisionSecret
+		}
 		enc := json.NewEncoder(m.Stdout)
 		return enc.Encode(out)
 	}
 	m.printf("webhook_url: %s\n", url)
 	if secret != "" {
 		m.printf("secret: %s\n", secret)
+	}
+	if in.DecisionSecret != "" {
+		m.printf("decision_secret: %s\n", in.DecisionSecret)
 	}
 	return nil
 }

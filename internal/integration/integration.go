@@ -45,6 +45,10 @@ type Integration struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// DecisionSecret is the outgoing secret Store.Create made for Spec.DecisionURL, to be
+	// shown once; "" everywhere else (Store.DecisionTarget reads it when needed).
+	DecisionSecret string
 }
 
 // WebhookPath is the path a provider posts to (FrankieOne appends /{requestID}).

@@ -53,6 +53,7 @@ type Spec struct {
 	DataKey     string
 	Queue       string // "" means "default"
 	AutoApprove bool
+	DecisionURL string // where decisions are POSTed ("" for none); a new outgoing secret comes with it
 }
 
 // APISettings are the provider API fields an admin may edit. APIKey "" keeps the stored key.
@@ -147,6 +148,10 @@ func (sp *Spec) validate() error {
 	if sp.Queue == "" {
 		sp.Queue = "default"
 	}
+	sp.DecisionURL = strings.TrimSpace(sp.DecisionURL)
+	if err := checkDecisionURL(sp.DecisionURL); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -234,9 +239,16 @@ func (s *Store) Create(ctx context.Context, actor string, spec Spec) (*Integrati
 				return err
 			}
 		}
+		if spec.DecisionURL != "" {
+			in.DecisionSecret = webhookauth.NewSecret()
+			if err := insertDecisionTarget(ctx, tx, s.Sealer, in.ID, spec.DecisionURL, in.DecisionSecret, now); err != nil {
+				return err
+			}
+		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: actor, Action: "integration.create", Subject: in.Name,
 			Details: map[string]any{"id": in.ID, "provider": in.Provider, "auth": in.AuthMode, "allow_ips": in.AllowIPs,
-				"api_url": in.APIURL, "api_key_set": in.APIKey != "", "customer_id": in.CustomerID, "data_key": in.DataKey}})
+				"api_url": in.APIURL, "api_key_set": in.APIKey != "", "customer_id": in.CustomerID, "data_key": in.DataKey,
+				"decision_url": auditURL(spec.DecisionURL)}})
 		return err
 	})
 	if err != nil {
