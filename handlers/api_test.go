@@ -424,6 +424,10 @@ func TestAPICaseShape(t *testing.T) {
 		str(k.Applicant.GivenName) != "Jane" || str(k.Applicant.FamilyName) != "Citizen" {
 		t.Errorf("FrankieOne case: %s", kBody)
 	}
+	// decided_at: when the decision was taken, null while undecided.
+	if k.DecidedAt == nil || k.DecidedAt.UnixMilli() != env.now.UnixMilli() || g.DecidedAt != nil || f.DecidedAt != nil {
+		t.Errorf("decided_at: FrankieOne %v, generic %v, FPT.AI %v (decided at %s)", k.DecidedAt, g.DecidedAt, f.DecidedAt, env.now)
+	}
 	// Checks are the adapters' normalised vocabulary, as stored, in order.
 	for _, tc := range []struct {
 		got  caseapi.Case

@@ -31,6 +31,7 @@ type Case struct {
 	CreatedAt   time.Time  `json:"created_at"`  // TimeFormat
 	UpdatedAt   time.Time  `json:"updated_at"`
 	SLADue      time.Time  `json:"sla_due"`
+	DecidedAt   *time.Time `json:"decided_at"` // when the current decision was taken; null while undecided
 	Applicant   Applicant  `json:"applicant"`
 	Checks      []Check    `json:"checks"`    // of the current round
 	Documents   []Document `json:"documents"` // of the current round, metadata only

@@ -405,10 +405,15 @@ func TestJSONEncodingMatchesGo(t *testing.T) {
 		time.Date(1999, 12, 31, 23, 59, 59, 500e6, time.UTC),
 		time.Date(2100, 1, 1, 0, 0, 0, 7e6, time.UTC),
 	}
+	// Undecided: decided_at is null.
+	if raw, err := r.Get(ctx, seeded[0].ID); err != nil || !strings.Contains(string(raw), `"decided_at":null`) {
+		t.Errorf("undecided case: %s %v", raw, err)
+	}
 	for _, at := range times {
 		err := r.DB.Tx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE cases SET full_name = ?, reason_code = ?, created_at = ?, sla_due = ? WHERE id = ?`,
-				awkward, awkward, db.Millis(at), db.Millis(at.Add(-time.Millisecond)), seeded[0].ID)
+			_, err := tx.ExecContext(ctx, `UPDATE cases SET full_name = ?, reason_code = ?, created_at = ?, sla_due = ?,
+				decided_at = ? WHERE id = ?`,
+				awkward, awkward, db.Millis(at), db.Millis(at.Add(-time.Millisecond)), db.Millis(at.Add(time.Millisecond)), seeded[0].ID)
 			return err
 		})
 		if err != nil {
@@ -425,7 +430,7 @@ func TestJSONEncodingMatchesGo(t *testing.T) {
 		for _, tc := range []struct {
 			want time.Time
 			name string
-		}{{at, "created_at"}, {at.Add(-time.Millisecond), "sla_due"}} {
+		}{{at, "created_at"}, {at.Add(-time.Millisecond), "sla_due"}, {at.Add(time.Millisecond), "decided_at"}} {
 			want := `"` + tc.name + `":"` + tc.want.Format(TimeFormat) + `"`
 			if !strings.Contains(string(raw), want) {
 				t.Errorf("%s: want %s in %s", tc.name, want, raw)

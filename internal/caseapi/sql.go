@@ -22,6 +22,7 @@ var caseJSON = `json_object(
 	'created_at', ` + isoTime("c.created_at") + `,
 	'updated_at', ` + isoTime("c.updated_at") + `,
 	'sla_due', ` + isoTime("c.sla_due") + `,
+	'decided_at', CASE WHEN c.decided_at IS NULL THEN NULL ELSE ` + isoTime("c.decided_at") + ` END,
 	'applicant', json_object(
 		'full_name', NULLIF(c.full_name, ''),
 		'given_name', NULLIF(c.given_name, ''),
