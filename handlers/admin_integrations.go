@@ -76,6 +76,9 @@ func (s *Server) integrationRow(ctx context.Context, in *integration.Integration
 				Reason: d.Reason, Attempts: d.Attempts, ReceivedAt: d.ReceivedAt})
 		}
 	}
+	if row.Outbox, err = s.outboxInfo(ctx, in); err != nil {
+		return row, err
+	}
 	return row, nil
 }
 

@@ -83,6 +83,10 @@ var policy = map[string]access{
 	"POST /admin/integrations/:id/api":                  roles(admin),
 	"POST /admin/integrations/:id/healthy":              roles(admin),
 	"POST /admin/integrations/:id/dead/:inboxID/replay": roles(admin),
+	// Decisions going out (admin_outbox.go)
+	"POST /admin/integrations/:id/decision-url":              roles(admin),
+	"POST /admin/integrations/:id/decision-secret":           roles(admin),
+	"POST /admin/integrations/:id/outbox/:deliveryID/replay": roles(admin),
 
 	"GET /api/v1/openapi.json": public(),
 	"GET /api/v1/cases":        {APIToken: true},

@@ -50,6 +50,10 @@ func (s *Server) routes(app *fiber.App) {
 	s.handle(app, "POST", "/admin/integrations/:id/api", s.adminIntegrationAPI)
 	s.handle(app, "POST", "/admin/integrations/:id/healthy", s.adminIntegrationHealthy)
 	s.handle(app, "POST", "/admin/integrations/:id/dead/:inboxID/replay", s.adminIntegrationReplay)
+	// Decisions going out (admin_outbox.go): decision URL, its signing secret, replay of failed deliveries
+	s.handle(app, "POST", "/admin/integrations/:id/decision-url", s.adminIntegrationDecisionURL)
+	s.handle(app, "POST", "/admin/integrations/:id/decision-secret", s.adminIntegrationDecisionSecret)
+	s.handle(app, "POST", "/admin/integrations/:id/outbox/:deliveryID/replay", s.adminOutboxReplay)
 
 	// Webhooks (webhooks.go): each integration's sender is verified by the handler
 	s.handle(app, "POST", "/webhooks/frankieone/:integrationID/:requestID", s.webhookFrankieOne)
