@@ -76,7 +76,7 @@ func (m *Main) integrationAdd(ctx context.Context, args []string) error {
 			out["secret"] = secret
 		}
 		if in.DecisionSecret != "" {
-			out["decision_url"], out["decision_secret"] = spec.DecisionURL, in.DecisionSecret
+			out["decision_url"], out["decision_secret"] = strings.TrimSpace(spec.DecisionURL), in.DecisionSecret
 		}
 		enc := json.NewEncoder(m.Stdout)
 		return enc.Encode(out)

@@ -65,11 +65,30 @@ func TestIntegrationAdd(t *testing.T) {
 		t.Fatalf("ip: exit %d, %q, %q", code, out, errOut)
 	}
 
+	// --decision-url prints the outgoing signing secret, as text and in --json.
+	code, out, errOut = runMain(t, "", nil, "integration", "add", "--data", dir, "--provider", "generic", "--auth", "hmac",
+		"--name", "acme-decisions", "--decision-url", "https://backend.example/kyc/decisions")
+	m = regexp.MustCompile(`^webhook_url: \S+\nsecret: (whsec_\S+)\ndecision_secret: (whsec_\S+)\n$`).FindStringSubmatch(out)
+	if code != 0 || m == nil || errOut != "" || m[1] == m[2] {
+		t.Fatalf("--decision-url: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := webhookauth.ParseSecret(m[2]); err != nil {
+		t.Fatalf("decision secret %q: %v", m[2], err)
+	}
+	code, out, _ = runMain(t, "", nil, "integration", "add", "--data", dir, "--provider", "frankieone", "--auth", "ip",
+		"--allow-ip", "127.0.0.1", "--decision-url", "http://127.0.0.1:9000/hook", "--json")
+	got = nil
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || got["decision_url"] != "http://127.0.0.1:9000/hook" ||
+		!strings.HasPrefix(got["decision_secret"], "whsec_") || got["secret"] != "" {
+		t.Fatalf("--decision-url --json: exit %d, %q", code, out)
+	}
+
 	tests := []struct {
 		name string
 		args []string
 		msg  string
 	}{
+		{"bad decision url", []string{"--provider", "generic", "--auth", "hmac", "--decision-url", "ftp://x.example/"}, "decision url"},
 		{"no provider", []string{"--auth", "hmac"}, "provider is required"},
 		{"bad provider", []string{"--provider", "onfido", "--auth", "hmac"}, "provider must be"},
 		{"bad auth", []string{"--provider", "generic", "--auth", "basic"}, "auth must be"},
