@@ -18,6 +18,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/audit"
 	"github.com/kycdesk/kycdesk/internal/caseapi"
 	"github.com/kycdesk/kycdesk/internal/cases"
+	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/metrics"
 )
@@ -210,6 +211,9 @@ func (w *Worker) routeOne(ctx context.Context, u unrouted) error {
 		return w.markDead(ctx, u.id, "payload is not a case.decided decision")
 	}
 	in, err := w.cfg.Integrations.Get(ctx, u.integrationID)
+	if errs.Code(err) == errs.NotFound {
+		return w.markDead(ctx, u.id, "the integration no longer exists")
+	}
 	if err != nil {
 		return err
 	}
@@ -230,7 +234,7 @@ func (w *Worker) routeOne(ctx context.Context, u unrouted) error {
 	if err != nil {
 		return err
 	}
-	if target != nil {
+	if target != nil && customerVisible(d) {
 		obj, err := w.cfg.Cases.Get(ctx, u.caseID)
 		if err != nil {
 			return err
@@ -290,6 +294,19 @@ func frankieStatus(d cases.OutboxDecision) string {
 		return "REJECTED"
 	}
 	return ""
+}
+
+// customerVisible reports whether the customer backend hears of a step: a decision
+// (approved, rejected) or a request for information; a first approval waiting for its
+// second one, or a step back to review, is kycdesk's own business.
+func customerVisible(d cases.OutboxDecision) bool {
+	switch d.Status {
+	case cases.StatusApproved, cases.StatusRejected, cases.StatusPendingInfo:
+		return true
+	case "":
+		return d.Decision == cases.DecisionApprove || d.Decision == cases.DecisionReject || d.Decision == "request_info"
+	}
+	return false
 }
 
 // frankieComment is the override's comment: the decision and its reason, then the

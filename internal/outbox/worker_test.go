@@ -10,6 +10,7 @@ import (
 
 	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/errs"
+	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/outbox"
 	"github.com/kycdesk/kycdesk/internal/testkit"
 )
@@ -291,4 +292,71 @@ func TestDecisionURLSettings(t *testing.T) {
 		t.Errorf("audit details %s", details)
 	}
 	testkit.VerifyAudit(t, e.db)
+}
+
+// Which steps go where: final decisions to both destinations; a request for information to
+// the customer backend only (FrankieOne's status stays); a first approval waiting for its
+// second one to neither.
+func TestWhichStepsGoOut(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t, e.clock)
+	in, _, err := e.integ.Create(e.ctx, "test", integration.Spec{Name: "frankie-au", Provider: integration.FrankieOne,
+		AuthMode: integration.AuthIP, APIURL: rc.srv.URL + "/v2", APIKey: "k", CustomerID: "c", DecisionURL: rc.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.worker()
+	for _, tt := range []struct {
+		status, decision string
+		want             []string
+	}{
+		{cases.StatusApproved, cases.DecisionApprove, []string{outbox.DestDecisionURL, outbox.DestFrankieOne}},
+		{cases.StatusRejected, cases.DecisionReject, []string{outbox.DestDecisionURL, outbox.DestFrankieOne}},
+		{cases.StatusPendingInfo, "request_info", []string{outbox.DestDecisionURL}},
+		{cases.StatusAwaitingSecondApproval, cases.DecisionApprove, nil},
+	} {
+		t.Run(tt.status, func(t *testing.T) {
+			ref := "ent-" + tt.status
+			out, err := e.cases.Apply(e.ctx, cases.Source{IntegrationID: in.ID, IntegrationName: in.Name, Provider: in.Provider},
+				0, cases.Result{Reference: ref, Round: "exec-1", OccurredAt: e.clock(), Result: cases.ResultReview, RiskLevel: cases.RiskHigh})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.cases.EnqueueOutboxDecision(e.ctx, cases.OutboxDecision{CaseID: out.CaseID, IntegrationID: in.ID,
+				Reference: ref, Round: 1, Decision: tt.decision, Status: tt.status, ReasonCode: "other", Actor: "a@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(w)
+			var got []string
+			rows, err := e.db.Read.Query(`SELECT destination FROM outbox_deliveries WHERE case_id = ? ORDER BY destination`, out.CaseID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var d string
+				_ = rows.Scan(&d)
+				got = append(got, d)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("destinations %v, want %v", got, tt.want)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM outbox WHERE case_id = ? AND state = 'done'`, out.CaseID); n != 1 {
+				t.Errorf("outbox row not done")
+			}
+		})
+	}
+}
+
+// A decision of an integration that no longer exists is dead at once, not retried forever.
+func TestDecisionOfRemovedIntegration(t *testing.T) {
+	e := newEnv(t)
+	in := e.genericIntegration("acme", "")
+	caseID, outboxID := e.decidedCase(in, "vrf-9", cases.DecisionApprove)
+	e.exec(`PRAGMA foreign_keys = OFF`)
+	e.exec(`UPDATE cases SET integration_id = 'gone' WHERE id = ?`, caseID)
+	e.drain(e.worker())
+	if n := e.count(`SELECT COUNT(*) FROM outbox WHERE id = ? AND state = 'dead' AND last_error LIKE '%no longer exists%'`, outboxID); n != 1 {
+		t.Errorf("outbox row of a removed integration is not dead")
+	}
 }
