@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/kycdesk/kycdesk/internal/cases"
+	"github.com/kycdesk/kycdesk/internal/webhookauth"
+)
+
+// Journey: an admin gives an integration a decision URL on /admin/integrations and sees its
+// signing secret once; decisions reach the customer backend signed with it; one the backend
+// refuses shows on the page with its reason, and the admin's Replay sends it again.
+func TestBrowserAdminDecisionWriteBack(t *testing.T) {
+	t.Parallel()
+	srv, shots := journey(t)
+	ada := srv.createUser(t, "admin", "ada@example.com", "Ada Admin")
+	var reg map[string]string
+	if err := json.Unmarshal([]byte(srv.cli(t, "", "integration", "add", "--provider", "generic", "--auth", "hmac",
+		"--name", "bank-onboarding", "--json")), &reg); err != nil {
+		t.Fatal(err)
+	}
+	id := reg["id"]
+
+	// The customer backend: verifies every signature, answers as told.
+	var mu sync.Mutex
+	var secret []byte
+	answer := http.StatusOK
+	var events []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if err := (&webhookauth.HMACVerifier{Secrets: [][]byte{secret}}).Verify(r.Header.Get, body.Bytes()); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		events = append(events, body.String())
+		w.WriteHeader(answer)
+	}))
+	defer backend.Close()
+
+	b := srv.newBrowser(t, "admin", shots)
+	b.signIn(ada, "/admin/users")
+	b.open("/admin/integrations")
+	panel := "#outbox-" + id
+	if got := b.text(panel + ` [data-stat="outbox-pending"]`); got != "0" {
+		b.fatalf("outbox depth %q on a new integration", got)
+	}
+	b.clickNoLoad(panel + " details summary")
+	b.fill("#decision-url-"+id, backend.URL+"/kyc/decisions")
+	b.clickThrough(panel + ` button[name="save-decision-url"]`)
+	if got := b.text("#new-secret-title"); !strings.Contains(got, "decision signing secret") {
+		b.fatalf("title %q", got)
+	}
+	shown := b.text("#new-secret")
+	raw, err := webhookauth.ParseSecret(shown)
+	if err != nil {
+		b.fatalf("shown decision secret %q: %v", shown, err)
+	}
+	mu.Lock()
+	secret = raw
+	mu.Unlock()
+	b.open("/admin/integrations")
+	if b.count("#new-secret") != 0 {
+		b.fatalf("the decision secret is shown again after a reload")
+	}
+
+	// Two decided cases: the first the backend takes, the second it refuses with 400.
+	key, _ := webhookauth.ParseSecret(reg["secret"])
+	first := srv.decideGenericCase(t, b.base, id, key, "vrf-writeback-1")
+	waitFor(t, 15*time.Second, "the first decision at the backend", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) == 1
+	})
+	mu.Lock()
+	if !strings.Contains(events[0], `"type":"case.decided"`) || !strings.Contains(events[0], `"id":"`+first+`"`) {
+		t.Errorf("event %s", events[0])
+	}
+	answer = http.StatusBadRequest
+	mu.Unlock()
+	srv.decideGenericCase(t, b.base, id, key, "vrf-writeback-2")
+	waitFor(t, 15*time.Second, "the refused decision", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) == 2
+	})
+	var row string
+	waitFor(t, 10*time.Second, "the failed delivery on the page", func() bool {
+		b.openQuiet("/admin/integrations")
+		if b.count(panel+` tr[data-state="failed"]`) == 0 {
+			return false
+		}
+		row = evaluate[string](b, `document.querySelector(`+jsString(panel+` tr[data-state="failed"]`)+`).id`)
+		return true
+	})
+	b.shotHere()
+	if got := b.text("#" + row); !strings.Contains(got, "vrf-writeback-2") || !strings.Contains(got, "400") {
+		b.fatalf("failed row %q", got)
+	}
+
+	// Replay asks first (data-confirm), then sends again; the backend takes it this time.
+	mu.Lock()
+	answer = http.StatusOK
+	mu.Unlock()
+	dialogCtx, stopDialogs := context.WithCancel(b.ctx)
+	defer stopDialogs()
+	asked := make(chan string, 1)
+	dialogs := chromedp.Events(dialogCtx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			_, _ = chromedp.Call(dialogCtx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			return
+		}
+	}()
+	b.clickThrough("#" + row + ` button[name="replay-decision"]`)
+	select {
+	case msg := <-asked:
+		if !strings.Contains(msg, "again") {
+			t.Errorf("confirm dialog %q", msg)
+		}
+	default:
+		t.Error("Replay asked no confirmation (data-confirm)")
+	}
+	if got := b.text("#main"); !strings.Contains(got, "will be sent again") {
+		b.fatalf("no confirmation of the replay")
+	}
+	waitFor(t, 15*time.Second, "the replayed decision", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) == 3
+	})
+	waitFor(t, 10*time.Second, "the page to show nothing failed", func() bool {
+		b.openQuiet("/admin/integrations")
+		return b.text(panel+` [data-stat="outbox-failed"]`) == "0" && b.text(panel+` [data-stat="outbox-delivered"]`) == "2"
+	})
+	b.shotHere()
+	if n, _ := strconv.Atoi(b.text(panel + ` [data-stat="outbox-pending"]`)); n != 0 {
+		b.fatalf("outbox depth %d after everything went out", n)
+	}
+}
+
+// clickNoLoad clicks an element that changes the page without loading another (a summary).
+func (b *browser) clickNoLoad(sel string) {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		b.fatalf("click %s (on %s): %v", sel, b.path(), err)
+	}
+}
+
+// decideGenericCase delivers a generic verification signed with the integration's secret,
+// waits for its case, and decides it (approve) the way a review action does: the case row and
+// a case.decided outbox row, written beside the running server. It returns the case id.
+func (s *kycdeskServer) decideGenericCase(t *testing.T, base, integrationID string, key []byte, reference string) string {
+	t.Helper()
+	body := []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",` +
+		`"applicant":{"given_name":"Thu Hương","family_name":"Nguyễn","nationality":"VNM"},` +
+		`"verification":{"reference":"` + reference + `","result":"review","risk_level":"medium"}}`)
+	req, _ := http.NewRequest("POST", base+"/webhooks/generic/"+integrationID, bytes.NewReader(body))
+	now := time.Now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", "msg-"+reference)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", webhookauth.Sign(key, "msg-"+reference, now, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("delivery of %s: %d", reference, resp.StatusCode)
+	}
+	st, err := openStore(context.Background(), s.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var caseID string
+	waitFor(t, 15*time.Second, "the case of "+reference, func() bool {
+		return st.db.Read.QueryRow(`SELECT id FROM cases WHERE reference = ?`, reference).Scan(&caseID) == nil
+	})
+	at := time.Now().UnixMilli()
+	if _, err := st.db.Write.Exec(`UPDATE cases SET status = 'approved', decision = 'approve', reason_code = 'verified',
+		decided_at = ?, updated_at = ? WHERE id = ?`, at, at, caseID); err != nil {
+		t.Fatal(err)
+	}
+	cs := &cases.Store{DB: st.db, Sealer: st.sealer}
+	if err := cs.EnqueueOutboxDecision(context.Background(), cases.OutboxDecision{CaseID: caseID, IntegrationID: integrationID,
+		Reference: reference, Round: 1, Decision: cases.DecisionApprove, Status: cases.StatusApproved, ReasonCode: "verified",
+		Actor: "lead@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	return caseID
+}
