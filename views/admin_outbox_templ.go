@@ -200,7 +200,7 @@ func integrationOutbox(v Viewer, r IntegrationRow) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(r.Outbox.Problems) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<div class=\"table-wrap\"><table class=\"data outbox-problems\"><thead><tr><th scope=\"col\">Decided</th><th scope=\"col\">Case</th><th scope=\"col\">Destination</th><th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Attempts</th><th scope=\"col\" class=\"num\">HTTP</th><th scope=\"col\">Reason</th><th scope=\"col\">Actions</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<div class=\"table-wrap\"><table class=\"data outbox-problems\"><thead><tr><th scope=\"col\">Queued</th><th scope=\"col\">Case</th><th scope=\"col\">Destination</th><th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Attempts</th><th scope=\"col\" class=\"num\">HTTP</th><th scope=\"col\">Reason</th><th scope=\"col\">Actions</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -184,12 +184,20 @@ var (
 		[]string{"integration"}, nil)
 )
 
+// Decisions not yet routed (normally for under a second) count as pending too.
 const gaugesQuery = `SELECT i.name,
-	(SELECT COUNT(*) FROM outbox_deliveries WHERE integration_id = i.id AND state = 'pending'),
-	(SELECT MIN(created_at) FROM outbox_deliveries WHERE integration_id = i.id AND state = 'pending'),
+	(SELECT COUNT(*) FROM outbox_deliveries WHERE integration_id = i.id AND state = 'pending')
+	+ (SELECT COUNT(*) FROM outbox o JOIN cases c ON c.id = o.case_id WHERE o.state = 'pending' AND c.integration_id = i.id),
+	NULLIF(MIN(
+		COALESCE((SELECT MIN(created_at) FROM outbox_deliveries WHERE integration_id = i.id AND state = 'pending'), ?1),
+		COALESCE((SELECT MIN(o.created_at) FROM outbox o JOIN cases c ON c.id = o.case_id
+			WHERE o.state = 'pending' AND c.integration_id = i.id), ?1)), ?1),
 	(SELECT COUNT(*) FROM outbox_deliveries WHERE integration_id = i.id AND state = 'failed')
 	+ (SELECT COUNT(*) FROM outbox_deliveries WHERE integration_id = i.id AND state = 'dead')
 	FROM integrations i`
+
+// noneYet stands for "no pending row" in gaugesQuery's MIN: later than any time.
+const noneYet = int64(1<<63 - 1)
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- depthDesc
@@ -200,7 +208,7 @@ func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := g.db.Read.QueryContext(ctx, gaugesQuery)
+	rows, err := g.db.Read.QueryContext(ctx, gaugesQuery, noneYet)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(depthDesc, err)
 		return

@@ -22,7 +22,7 @@ func TestQueryPlans(t *testing.T) {
 		{"health", healthQuery, []any{"i", 0}},
 		{"unrouted of an integration", unroutedQuery, []any{"i"}},
 		{"problems", problemsQuery, []any{"i", 20}},
-		{"gauges", gaugesQuery, nil},
+		{"gauges", gaugesQuery, []any{noneYet}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plan := strings.Join(testkit.QueryPlan(t, d, tc.query, tc.args...), "; ")

@@ -360,3 +360,27 @@ func TestDecisionOfRemovedIntegration(t *testing.T) {
 		t.Errorf("outbox row of a removed integration is not dead")
 	}
 }
+
+// A decision not yet routed counts in the depth and the oldest pending age already.
+func TestGaugesCountUnrouted(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t, e.clock)
+	in := e.genericIntegration("acme", rc.srv.URL)
+	rc.trust(in.DecisionSecret)
+	w := e.worker()
+	e.decidedCase(in, "vrf-10", cases.DecisionApprove)
+	e.advance(30 * time.Second)
+	if v := e.metric("kycdesk_outbox_depth", map[string]string{"integration": "acme"}); v != 1 {
+		t.Errorf("depth %v before routing, want 1", v)
+	}
+	if v := e.metric("kycdesk_outbox_oldest_pending_seconds", map[string]string{"integration": "acme"}); v < 30 {
+		t.Errorf("oldest pending %v before routing, want at least 30", v)
+	}
+	e.drain(w)
+	if v := e.metric("kycdesk_outbox_depth", map[string]string{"integration": "acme"}); v != 0 {
+		t.Errorf("depth %v after delivery", v)
+	}
+	if v := e.metric("kycdesk_outbox_oldest_pending_seconds", map[string]string{"integration": "acme"}); v != 0 {
+		t.Errorf("oldest pending %v after delivery", v)
+	}
+}
