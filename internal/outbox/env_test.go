@@ -45,7 +45,7 @@ func newEnv(t testing.TB) *env {
 		metrics: metrics.New()}
 	e.integ = integration.NewStore(d, sealer)
 	e.integ.Now = e.clock
-	e.cases = &cases.Store{DB: d, Sealer: sealer, Routing: cases.Routing{SLA: cases.DefaultSLA}}
+	e.cases = &cases.Store{DB: d, Sealer: sealer, Now: e.clock, Routing: cases.Routing{SLA: cases.DefaultSLA}}
 	return e
 }
 
