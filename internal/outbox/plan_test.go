@@ -17,7 +17,6 @@ func TestQueryPlans(t *testing.T) {
 		args  []any
 	}{
 		{"due", qDue, []any{0, 10}},
-		{"older pending", qOlderPending, []any{"c", "frankieone", 1}},
 		{"unrouted", qUnrouted, []any{0, "case.decided", 10}},
 		{"health", healthQuery, []any{"i", 0}},
 		{"unrouted of an integration", unroutedQuery, []any{"i"}},

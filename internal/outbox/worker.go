@@ -324,14 +324,15 @@ func frankieComment(d cases.OutboxDecision) string {
 
 // --- delivering ------------------------------------------------------------------------------
 
+// qDue lists deliveries due now, leaving out any with an older unfinished delivery of the same
+// case to the same destination: that one goes first (and the rows it holds back do not fill
+// the page, starving everything due after them).
 const qDue = `SELECT d.id, d.outbox_id, d.case_id, c.reference, d.integration_id, d.destination, d.body, d.attempts,
 	d.created_at FROM outbox_deliveries d INDEXED BY outbox_deliveries_due JOIN cases c ON c.id = d.case_id
-	WHERE d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?`
-
-// qOlderPending finds an older unfinished delivery of the same case to the same destination:
-// it goes first.
-const qOlderPending = `SELECT COUNT(*) FROM outbox_deliveries
-	WHERE case_id = ? AND destination = ? AND state = 'pending' AND id < ?`
+	WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+	AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p INDEXED BY outbox_deliveries_case
+		WHERE p.case_id = d.case_id AND p.destination = d.destination AND p.state = 'pending' AND p.id < d.id)
+	ORDER BY d.next_attempt_at, d.id LIMIT ?`
 
 type delivery struct {
 	id            int64
@@ -366,16 +367,7 @@ func (w *Worker) deliverDue(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	var ready []delivery
-	for _, d := range due {
-		var older int
-		if err := w.cfg.DB.Read.QueryRowContext(ctx, qOlderPending, d.caseID, d.destination, d.id).Scan(&older); err != nil {
-			return 0, err
-		}
-		if older == 0 {
-			ready = append(ready, d)
-		}
-	}
+	ready := due
 
 	jobs := make(chan delivery)
 	var wg sync.WaitGroup

@@ -384,3 +384,28 @@ func TestGaugesCountUnrouted(t *testing.T) {
 		t.Errorf("oldest pending %v after delivery", v)
 	}
 }
+
+// Deliveries held back behind an older one of their case never starve the rest.
+func TestHeldBackDeliveriesDoNotStarveOthers(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t, e.clock, http.StatusServiceUnavailable)
+	in := e.genericIntegration("acme", rc.srv.URL)
+	rc.trust(in.DecisionSecret)
+	caseA, a1 := e.decidedCase(in, "vrf-a", cases.DecisionReject)
+	w := e.worker(func(c *outbox.Config) { c.Batch = 1 })
+	e.drain(w) // a1: 503, retried later
+	a2 := e.decide(caseA, cases.DecisionApprove)
+	_, b1 := e.decidedCase(in, "vrf-b", cases.DecisionApprove)
+	e.drain(w)
+	if d := e.delivery(b1, outbox.DestDecisionURL); d.State != outbox.StateDelivered {
+		t.Errorf("b1 behind a held-back a2: %+v", d)
+	}
+	if d := e.delivery(a2, outbox.DestDecisionURL); d.Attempts != 0 {
+		t.Errorf("a2 went before a1: %+v", d)
+	}
+	e.advance(e.delivery(a1, outbox.DestDecisionURL).NextAt.Sub(e.clock()))
+	e.drain(w)
+	if d1, d2 := e.delivery(a1, outbox.DestDecisionURL), e.delivery(a2, outbox.DestDecisionURL); d1.State != outbox.StateDelivered || d2.State != outbox.StateDelivered {
+		t.Errorf("after the retry: %+v %+v", d1, d2)
+	}
+}
