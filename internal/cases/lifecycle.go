@@ -61,11 +61,11 @@ const (
 type Holding int
 
 const (
-	AnyHolder  Holding = iota
-	MustHold           // the actor is the assignee
-	HeldByMe           // the row applies only when the actor already holds it (refusals)
-	HeldByOther        // the row applies only when someone else holds it
-	Unheld             // the row applies only when nobody holds it
+	AnyHolder   Holding = iota
+	MustHold            // the actor is the assignee
+	HeldByMe            // the row applies only when the actor already holds it (refusals)
+	HeldByOther         // the row applies only when someone else holds it
+	Unheld              // the row applies only when nobody holds it
 )
 
 // Rule is one row of the lifecycle: in status From, Role doing Action on a case of the given

@@ -371,7 +371,7 @@ func TestReviewNextAndAssign(t *testing.T) {
 	e := newReviewEnv(t)
 	high := e.open("vrf-n-high", cases.RiskHigh) // due in 4 h: the most urgent
 	e.now = e.now.Add(time.Minute)
-	low := e.open("vrf-n-low", cases.RiskLow)   // 72 h
+	low := e.open("vrf-n-low", cases.RiskLow)    // 72 h
 	med := e.open("vrf-n-med", cases.RiskMedium) // 24 h
 	c, err := e.store.Next(e.ctx, e.ana)
 	if err != nil || c == nil || c.ID != med.ID || c.AssigneeID != e.ana.ID {
