@@ -238,6 +238,18 @@ func (p Permission) Err() error {
 	return errs.E(p.Code, "%s", p.Reason)
 }
 
+// PermitCase is Permit for a stored case, with the one rule that needs more than the
+// table: the first approver may not give the second approval (nor return it). The review
+// actions and the action bar both ask it, so the page never offers what the server refuses.
+func PermitCase(c *Case, by Actor, a Action) Permission {
+	p := Permit(SubjectOf(c), by, a)
+	if p.Allowed && (a == ActSecondApprove || a == ActSecondReturn) && c.FirstApproverID == by.ID {
+		return Permission{Reason: "You gave the first approval of this case: the second approval must come from a different lead.",
+			Code: errs.Forbidden}
+	}
+	return p
+}
+
 // Permit looks action up in the Lifecycle table for the actor on the case.
 func Permit(s Subject, by Actor, a Action) Permission {
 	if by.Role != RoleAnalyst && by.Role != RoleLead {

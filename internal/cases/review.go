@@ -91,7 +91,7 @@ func (s *Store) review(ctx context.Context, caseID string, version int64, by Act
 		if version != 0 && version != c.Version {
 			return s.staleError(ctx, tx, c, version, a)
 		}
-		p := Permit(SubjectOf(c), by, a)
+		p := PermitCase(c, by, a)
 		if err := p.Err(); err != nil {
 			return s.explainRefusal(ctx, tx, c, by, a, p)
 		}
@@ -635,9 +635,6 @@ func (s *Store) SecondApproval(ctx context.Context, caseID string, version int64
 		return nil, err
 	}
 	return s.review(ctx, caseID, version, by, a, func(r *reviewTx) error {
-		if r.c.FirstApproverID == by.ID {
-			return errs.E(errs.Forbidden, "You gave the first approval of this case: the second approval must come from a different lead.")
-		}
 		var reason string
 		err := r.tx.QueryRowContext(ctx, `SELECT reason_code FROM case_decisions WHERE case_id = ? AND round = ?
 			AND decision = 'approve' AND status_to = ? ORDER BY id DESC LIMIT 1`, r.c.ID, r.c.Round,
