@@ -253,7 +253,7 @@ func (s *Server) flashBack(c *fiber.Ctx, kind, msg string) error {
 func (s *Server) reviewView(c *fiber.Ctx, cs *cases.Case, docs []cases.Document, kind, msg string) (views.ReviewView, error) {
 	ctx, store := c.UserContext(), s.caseStore()
 	by := actorOf(c)
-	rv := views.ReviewView{FlashKind: kind, FlashMsg: msg, Version: cs.Version, Works: canBeAssigned(identityOf(c).Role),
+	rv := views.ReviewView{FlashKind: kind, FlashMsg: msg, Version: cs.Version, Status: cs.Status, Works: canBeAssigned(identityOf(c).Role),
 		Lead: by.Role == cases.RoleLead, Perms: map[cases.Action]cases.Permission{}, Reasons: map[string][]cases.ReasonCode{},
 		Form: views.ReviewForm{Decision: c.FormValue("decision"), ReasonCode: c.FormValue("reason_code"),
 			Comment: c.FormValue("comment"), Body: c.FormValue("body")}}
