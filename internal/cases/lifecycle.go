@@ -132,6 +132,9 @@ var Lifecycle = []Rule{
 	conflict(any_, ActTakeOver, RoleLead, Unheld, "Nobody holds this case: claim it instead."),
 
 	// Release: back to the unassigned queue (in review → new); other states keep their status.
+	conflict(StatusApproved, ActRelease, any_, AnyHolder, decided),
+	conflict(StatusRejected, ActRelease, any_, AnyHolder, decided),
+	conflict(any_, ActRelease, any_, Unheld, "Nobody holds this case."),
 	allow(StatusInReview, ActRelease, RoleAnalyst, AnyCase, MustHold, StatusNew),
 	allow(StatusInReview, ActRelease, RoleLead, AnyCase, AnyHolder, StatusNew),
 	allow(StatusEscalated, ActRelease, RoleLead, AnyCase, AnyHolder, Stay),

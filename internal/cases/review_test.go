@@ -99,6 +99,8 @@ func TestLifecycleTable(t *testing.T) {
 							t.Errorf("%s: a decided case only takes notes until a new result reopens it", name)
 						case sens && a == cases.ActApprove && p.To == cases.StatusApproved:
 							t.Errorf("%s: approving a sensitive case must wait for a second approval", name)
+						case a == cases.ActRelease && holder == 0:
+							t.Errorf("%s: nobody holds the case: nothing to release", name)
 						case a == cases.ActClaim && holder != 0 && holder != me:
 							t.Errorf("%s: claiming a case someone else holds must be refused", name)
 						case from == cases.StatusPendingInfo && a != cases.ActNote && a != cases.ActRelease && a != cases.ActAssign && a != cases.ActTakeOver:
