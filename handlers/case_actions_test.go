@@ -256,7 +256,7 @@ func TestCaseReviewJourneyThroughRouter(t *testing.T) {
 	}
 	// A stale form (the version before the document review) is refused, saying what happened.
 	resp, body = ana.postForm("/cases/"+c.ID+"/escalate", url.Values{"comment": {"x"}, "version": {strconv.FormatInt(c.Version-1, 10)}})
-	if resp.StatusCode != 409 || !strings.Contains(pageError(body), "rejected the id front: glare") {
+	if resp.StatusCode != 409 || !strings.Contains(pageError(body), ana.user.Email+": rejected the "+strings.ReplaceAll(docs[0].Kind, "_", " ")+": glare") {
 		t.Fatalf("stale escalate: %d %q", resp.StatusCode, pageError(body))
 	}
 	resp, _ = ana.postForm("/cases/"+c.ID+"/escalate", url.Values{"comment": {"unsure about the photo"}, "version": {strconv.FormatInt(c.Version, 10)}})
@@ -376,5 +376,37 @@ func TestAdminReasonCodes(t *testing.T) {
 	}
 	if got := testkit.AuditActions(t, env.db, "reject/address_unverifiable"); !slices.Equal(got, []string{"reason_code.added", "reason_code.retired"}) {
 		t.Errorf("audit %v", got)
+	}
+}
+
+// TestReviewPolicyRows pins the policy rows of the review routes (DESIGN.md's route table).
+func TestReviewPolicyRows(t *testing.T) {
+	want := map[string][]auth.Role{
+		"POST /queues/next":                             {auth.Analyst, auth.Lead},
+		"POST /queues/assign":                           {auth.Lead},
+		"POST /me/availability":                         {auth.Analyst, auth.Lead},
+		"POST /cases/:id/claim":                         {auth.Analyst, auth.Lead},
+		"POST /cases/:id/release":                       {auth.Analyst, auth.Lead},
+		"POST /cases/:id/assign":                        {auth.Lead},
+		"POST /cases/:id/notes":                         {auth.Analyst, auth.Lead},
+		"POST /cases/:id/decision":                      {auth.Analyst, auth.Lead},
+		"POST /cases/:id/escalate":                      {auth.Analyst, auth.Lead},
+		"POST /cases/:id/second-approval":               {auth.Lead},
+		"POST /cases/:id/documents/:doc/review":         {auth.Analyst, auth.Lead},
+		"GET /admin/reason-codes":                       {auth.Admin},
+		"POST /admin/reason-codes":                      {auth.Admin},
+		"POST /admin/reason-codes/:action/:code/retire": {auth.Admin},
+	}
+	for key, roles := range want {
+		a, ok := policy[key]
+		if !ok {
+			t.Errorf("%s: no policy entry", key)
+			continue
+		}
+		for _, w := range everyone {
+			if got, exp := a.allows(identityFor(w)), slices.Contains(roles, auth.Role(w)); got != exp {
+				t.Errorf("%s for %s: allowed=%v, want %v", key, w, got, exp)
+			}
+		}
 	}
 }

@@ -41,6 +41,8 @@ func TestNextQueryPlans(t *testing.T) {
 		{"lead new", qNextByStatus, []any{StatusNew, 1}, "cases_status_due (status=?)"},
 		{"lead escalated", qNextByStatus, []any{StatusEscalated, 1}, "cases_status_due (status=?)"},
 		{"rejected documents", qRejectedDocuments, []any{"c", 1}, "document_reviews_case (case_id=? AND round=? AND verdict=?)"},
+		{"document reviews", qDocumentReviews, []any{"c", 1}, "document_reviews_case (case_id=? AND round=?)"},
+		{"what happened since (stale version)", qRecentEvents, []any{"c"}, "case_events_case (case_id=?)"},
 	} {
 		plan := strings.Join(testkit.QueryPlan(t, d, tc.query, tc.args...), "; ")
 		if !strings.Contains(plan, tc.want) || strings.Contains(plan, "TEMP B-TREE") ||

@@ -129,8 +129,7 @@ func (s *Store) explainRefusal(ctx context.Context, tx *sql.Tx, c *Case, by Acto
 // staleError refuses an action on a version the case has moved on from, and says what
 // happened since: the timeline events that carry a newer version, newest last.
 func (s *Store) staleError(ctx context.Context, tx *sql.Tx, c *Case, seen int64, a Action) error {
-	rows, err := tx.QueryContext(ctx, `SELECT at, actor, body, details FROM case_events WHERE case_id = ?
-		ORDER BY id DESC LIMIT 20`, c.ID)
+	rows, err := tx.QueryContext(ctx, qRecentEvents, c.ID)
 	if err != nil {
 		return err
 	}
@@ -161,6 +160,8 @@ func (s *Store) staleError(ctx context.Context, tx *sql.Tx, c *Case, seen int64,
 	return errs.E(errs.Conflict, "This case changed after you opened it: %s. Your %s was not applied; the page now shows the case as it is.",
 		what, strings.ReplaceAll(string(a), "_", " "))
 }
+
+const qRecentEvents = `SELECT at, actor, body, details FROM case_events WHERE case_id = ? ORDER BY id DESC LIMIT 20`
 
 // update changes the case row and bumps its version; the WHERE on the version read at the
 // start makes a lost update impossible even if a writer slipped in.
@@ -741,10 +742,12 @@ func (s *Store) ReviewDocument(ctx context.Context, caseID, docID string, versio
 	})
 }
 
+const qDocumentReviews = `SELECT r.document_id, r.round, r.verdict, r.reason, coalesce(u.email, ''), r.at
+	FROM document_reviews r LEFT JOIN users u ON u.id = r.reviewer_id WHERE r.case_id = ? AND r.round = ?`
+
 // DocumentReviews returns the verdicts of the case's current-round documents by document id.
 func (s *Store) DocumentReviews(ctx context.Context, caseID string, round int) (map[string]DocumentReview, error) {
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT r.document_id, r.round, r.verdict, r.reason, coalesce(u.email, ''), r.at
-		FROM document_reviews r LEFT JOIN users u ON u.id = r.reviewer_id WHERE r.case_id = ? AND r.round = ?`, caseID, round)
+	rows, err := s.DB.Read.QueryContext(ctx, qDocumentReviews, caseID, round)
 	if err != nil {
 		return nil, err
 	}

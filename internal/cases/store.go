@@ -277,7 +277,12 @@ func (a *applier) update(c *Case) (Outcome, error) {
 		}
 		transition = "New result arrived while information was requested: back to new (unassigned)."
 	case StatusAwaitingSecondApproval:
+		// Back to whoever gave the first approval (it held nobody while it waited), so the
+		// case is in someone's "mine" queue rather than in none.
 		status, firstApprover = StatusInReview, nil
+		if assignee == nil {
+			assignee = nullID(c.FirstApproverID)
+		}
 		transition = "New result arrived while awaiting second approval: the first approval was given on older data, back to in review."
 	}
 	detailsJSON, _ := json.Marshal(details)
