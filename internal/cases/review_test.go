@@ -458,3 +458,38 @@ func TestReasonCodes(t *testing.T) {
 		t.Errorf("audit %v", got)
 	}
 }
+
+func TestAutoApproveWritesDecisionAndOutbox(t *testing.T) {
+	e := newReviewEnv(t)
+	e.src.AutoApprove = true
+	r := sampleResult(e.now, "vrf-auto-pass", cases.ResultPass)
+	r.Reference, r.RiskLevel, r.Checks = "vrf-auto-pass", cases.RiskLow, r.Checks[:1]
+	c := e.get(e.apply(0, r).CaseID)
+	if c.Status != cases.StatusApproved || !c.FirstDecidedAt.Equal(e.now) || c.Version != 2 {
+		t.Fatalf("auto-approved case: %+v", c)
+	}
+	if n := e.count(`SELECT count(*) FROM case_decisions WHERE case_id = ? AND actor = 'system:acme-generic'
+		AND actor_id IS NULL AND reason_code = ?`, c.ID, cases.ReasonAutoPassLowRisk); n != 1 {
+		t.Errorf("%d decision rows, want 1", n)
+	}
+	if n := e.count(`SELECT count(*) FROM outbox WHERE case_id = ? AND json_extract(payload, '$.actor') = 'system:acme-generic'`, c.ID); n != 1 {
+		t.Errorf("%d outbox rows, want 1", n)
+	}
+}
+
+func TestNewResultWhileAwaitingSecondApproval(t *testing.T) {
+	e := newReviewEnv(t)
+	c := e.open("vrf-await", cases.RiskHigh)
+	c, _ = e.store.Claim(e.ctx, c.ID, 0, e.ana)
+	c, err := e.store.Decide(e.ctx, cases.DecisionInput{CaseID: c.ID, Version: c.Version, By: e.ana, Decision: "approve", ReasonCode: "verified"})
+	if err != nil || c.AssigneeID != 0 {
+		t.Fatalf("first approval: %v %+v", err, c)
+	}
+	r := sampleResult(e.now.Add(time.Minute), "vrf-await", cases.ResultReview)
+	r.Reference = "vrf-await"
+	e.apply(0, r)
+	c = e.get(c.ID)
+	if c.Status != cases.StatusInReview || c.AssigneeID != e.ana.ID || c.FirstApproverID != 0 {
+		t.Fatalf("after a new result: %s, assignee %d, first approver %d; want in review with the first approver", c.Status, c.AssigneeID, c.FirstApproverID)
+	}
+}
