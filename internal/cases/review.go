@@ -460,7 +460,7 @@ const (
 func (s *Store) Decide(ctx context.Context, in DecisionInput) (*Case, error) {
 	a, ok := decisionAction[in.Decision]
 	if !ok {
-		return nil, errs.E(errs.Invalid, "decision: must be approve, reject or request_info.")
+		return nil, errs.E(errs.Invalid, "decision: must be approve, reject or request_info (or return, for an escalated case).")
 	}
 	comment, err := cleanComment(in.Comment, a == ActReject || a == ActReturn, map[Action]string{
 		ActReject: "A rejection", ActReturn: "Returning a case to the analyst"}[a])
