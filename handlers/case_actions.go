@@ -256,8 +256,9 @@ func (s *Server) reviewView(c *fiber.Ctx, cs *cases.Case, docs []cases.Document,
 	rv := views.ReviewView{FlashKind: kind, FlashMsg: msg, Version: cs.Version, Status: cs.Status, Works: canBeAssigned(identityOf(c).Role),
 		Lead: by.Role == cases.RoleLead, Perms: map[cases.Action]cases.Permission{}, Reasons: map[string][]cases.ReasonCode{}}
 	if c.Method() == fiber.MethodPost { // a refused action: show what was typed (never the query string's text)
-		rv.Form = views.ReviewForm{Decision: c.FormValue("decision"), ReasonCode: c.FormValue("reason_code"),
-			Comment: c.FormValue("comment"), Body: c.FormValue("body")}
+		path := c.Path()
+		rv.Form = views.ReviewForm{Route: path[strings.LastIndexByte(path, '/')+1:], Decision: c.FormValue("decision"),
+			ReasonCode: c.FormValue("reason_code"), Comment: c.FormValue("comment"), Body: c.FormValue("body")}
 	}
 	if !rv.Works {
 		return rv, nil
