@@ -410,3 +410,55 @@ func TestReviewPolicyRows(t *testing.T) {
 		}
 	}
 }
+
+// TestCaseActionBadInput: every malformed form is a 400 with a message naming the field,
+// and the case is unchanged.
+func TestCaseActionBadInput(t *testing.T) {
+	env := newTestEnv(t)
+	ana := env.signIn(auth.Analyst)
+	c := env.reviewCase("vrf-bad-input", ana.user.ID, false)
+	docs, _ := env.srv.caseStore().Documents(t.Context(), c.ID)
+	v := strconv.FormatInt(c.Version, 10)
+	long := strings.Repeat("x", cases.MaxCommentRunes+1)
+	for _, tc := range []struct {
+		path  string
+		form  url.Values
+		field string
+	}{
+		{"decision", url.Values{"decision": {"approve"}, "reason_code": {"verified"}, "version": {"abc"}}, "version"},
+		{"decision", url.Values{"decision": {"approve"}, "reason_code": {"verified"}}, "version"},
+		{"decision", url.Values{"decision": {"approve!"}, "reason_code": {"verified"}, "version": {v}}, "decision"},
+		{"decision", url.Values{"decision": {"approve"}, "reason_code": {""}, "version": {v}}, "reason_code"},
+		{"decision", url.Values{"decision": {"approve"}, "reason_code": {"face_mismatch"}, "version": {v}}, "reason_code"},
+		{"decision", url.Values{"decision": {"reject"}, "reason_code": {"other"}, "comment": {long}, "version": {v}}, "comment"},
+		{"decision", url.Values{"decision": {"reject"}, "reason_code": {"other"}, "comment": {"\xff\xfe"}, "version": {v}}, "comment"},
+		{"escalate", url.Values{"comment": {"   "}, "version": {v}}, "comment"},
+		{"notes", url.Values{"body": {""}}, "body"},
+		{"notes", url.Values{"body": {strings.Repeat("n", cases.MaxNoteRunes+1)}}, "body"},
+		{"documents/" + docs[0].ID + "/review", url.Values{"verdict": {"maybe"}, "version": {v}}, "verdict"},
+		{"documents/" + docs[0].ID + "/review", url.Values{"verdict": {"reject"}, "reason": {""}, "version": {v}}, "reason"},
+	} {
+		ana.get("/cases/" + c.ID)
+		resp, body := ana.postForm("/cases/"+c.ID+"/"+tc.path, tc.form)
+		if resp.StatusCode != 400 || !strings.HasPrefix(pageError(body), tc.field+":") {
+			t.Errorf("%s %v: %d %q, want 400 naming %s", tc.path, tc.form, resp.StatusCode, pageError(body), tc.field)
+		}
+	}
+	if after := env.caseNow(c.ID); after.Version != c.Version || after.Status != c.Status {
+		t.Errorf("bad input changed the case: v%d %s", after.Version, after.Status)
+	}
+	if got := testkit.AuditActions(t, env.db, c.Reference); !slices.Equal(got, []string{"case.created"}) {
+		t.Errorf("bad input was audited as an action: %v", got)
+	}
+	// A document of another case is not found, and an auditor sees the case read-only.
+	other := env.reviewCase("vrf-bad-input-2", ana.user.ID, false)
+	resp, _ := ana.postForm("/cases/"+other.ID+"/documents/"+docs[0].ID+"/review", url.Values{"verdict": {"accept"},
+		"version": {strconv.FormatInt(other.Version, 10)}})
+	if resp.StatusCode != 404 {
+		t.Errorf("another case's document: %d, want 404", resp.StatusCode)
+	}
+	aud := env.signIn(auth.Auditor)
+	if _, body := aud.get("/cases/" + c.ID); !strings.Contains(body, `id="read-only"`) || strings.Contains(body, `id="decision-form"`) {
+		t.Error("the auditor's case page is not read-only")
+	}
+}
