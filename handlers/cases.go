@@ -18,6 +18,16 @@ func (s *Server) caseStore() *cases.Store {
 // documents beside the selfie, OCR fields, checks, risk and the timeline. An unknown or
 // malformed id is the 404 page (the store says NotFound for both).
 func (s *Server) caseWorkspace(c *fiber.Ctx) error {
+	kind, msg, err := s.takeFlash(c)
+	if err != nil {
+		return err
+	}
+	return s.renderCase(c, fiber.StatusOK, kind, msg)
+}
+
+// renderCase renders the workspace of the case :id with a message in its action bar: the
+// page itself, or the page again after a refused review action (case_actions.go).
+func (s *Server) renderCase(c *fiber.Ctx, status int, flashKind, flashMsg string) error {
 	ctx, store := c.UserContext(), s.caseStore()
 	cs, err := store.Get(ctx, c.Params("id"))
 	if err != nil {
@@ -49,9 +59,12 @@ func (s *Server) caseWorkspace(c *fiber.Ctx) error {
 		}
 		view.AssigneeEmail = u.Email
 	}
+	if view.Review, err = s.reviewView(c, cs, view.Documents, flashKind, flashMsg); err != nil {
+		return err
+	}
 	// The page carries personal data: never kept by the browser or a proxy.
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return render(c, fiber.StatusOK, views.CasePage(viewer(c), view))
+	return render(c, status, views.CasePage(viewer(c), view))
 }
 
 // canBeAssigned reports whether a role works cases (and so has a "mine" queue).

@@ -65,6 +65,22 @@ var policy = map[string]access{
 	"GET /cases/:id":                roles(analyst, lead, auditor),
 	"GET /cases/:id/documents/:doc": roles(analyst, lead, auditor),
 
+	// Review actions: the store checks who may act on which case (the lifecycle table).
+	"POST /queues/next":                             roles(analyst, lead),
+	"POST /queues/assign":                           roles(lead),
+	"POST /me/availability":                         roles(analyst, lead),
+	"POST /cases/:id/claim":                         roles(analyst, lead),
+	"POST /cases/:id/release":                       roles(analyst, lead),
+	"POST /cases/:id/assign":                        roles(lead),
+	"POST /cases/:id/notes":                         roles(analyst, lead),
+	"POST /cases/:id/decision":                      roles(analyst, lead),
+	"POST /cases/:id/escalate":                      roles(analyst, lead),
+	"POST /cases/:id/second-approval":               roles(lead),
+	"POST /cases/:id/documents/:doc/review":         roles(analyst, lead),
+	"GET /admin/reason-codes":                       roles(admin),
+	"POST /admin/reason-codes":                      roles(admin),
+	"POST /admin/reason-codes/:action/:code/retire": roles(admin),
+
 	"GET /audit":        roles(lead, auditor, admin),
 	"GET /audit/verify": roles(lead, auditor, admin),
 

@@ -33,9 +33,14 @@ func (s *Server) queues(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	review, err := s.queueReview(c)
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, fiber.StatusOK, views.QueuesPage(viewer(c), views.QueueView{
 		Queue: f.Queue, Risk: f.Risk, Provider: f.Provider, Q: f.Search, Counts: counts, Items: page.Items,
 		Next: page.Next, Paged: f.Paged(), Now: s.Now(), ShowMine: canBeAssigned(id.Role), FlashKind: kind, FlashMsg: msg,
+		Review: review,
 	}))
 }

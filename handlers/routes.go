@@ -28,10 +28,28 @@ func (s *Server) routes(app *fiber.App) {
 	s.handle(app, "GET", "/audit", s.auditTrail)
 	s.handle(app, "GET", "/audit/verify", s.auditVerify)
 
-	// Review workspace (queues.go, cases.go, documents.go): read-only until the review actions land
+	// Review workspace (queues.go, cases.go, documents.go)
 	s.handle(app, "GET", "/queues", s.queues)
 	s.handle(app, "GET", "/cases/:id", s.caseWorkspace)
 	s.handle(app, "GET", "/cases/:id/documents/:doc", s.caseDocument)
+
+	// Review actions (case_actions.go): assignment, notes, decisions, escalation, four-eyes
+	s.handle(app, "POST", "/queues/next", s.queueNext)
+	s.handle(app, "POST", "/queues/assign", s.queueAssign)
+	s.handle(app, "POST", "/me/availability", s.meAvailability)
+	s.handle(app, "POST", "/cases/:id/claim", s.caseClaim)
+	s.handle(app, "POST", "/cases/:id/release", s.caseRelease)
+	s.handle(app, "POST", "/cases/:id/assign", s.caseAssign)
+	s.handle(app, "POST", "/cases/:id/notes", s.caseNote)
+	s.handle(app, "POST", "/cases/:id/decision", s.caseDecision)
+	s.handle(app, "POST", "/cases/:id/escalate", s.caseEscalate)
+	s.handle(app, "POST", "/cases/:id/second-approval", s.caseSecondApproval)
+	s.handle(app, "POST", "/cases/:id/documents/:doc/review", s.caseDocumentReview)
+
+	// Reason codes of decisions (admin_reason_codes.go)
+	s.handle(app, "GET", "/admin/reason-codes", s.adminReasonCodes)
+	s.handle(app, "POST", "/admin/reason-codes", s.adminReasonCodeCreate)
+	s.handle(app, "POST", "/admin/reason-codes/:action/:code/retire", s.adminReasonCodeRetire)
 
 	// User administration (admin_users.go)
 	s.handle(app, "GET", "/admin/users", s.adminUsers)

@@ -15,7 +15,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/simulator"
 )
 
-// demoUser is one of the four accounts the demo creates.
+// demoUser is one of the accounts the demo creates (one per role, and a second lead).
 type demoUser struct {
 	role     auth.Role
 	email    string
@@ -58,6 +58,8 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	users := []demoUser{
 		{auth.Analyst, "analyst@demo.kycdesk.test", "An Nguyễn (analyst)", ""},
 		{auth.Lead, "lead@demo.kycdesk.test", "Linh Trần (lead)", ""},
+		// A second lead: a four-eyes case needs two different leads to approve it.
+		{auth.Lead, "lead2@demo.kycdesk.test", "Minh Lê (second lead)", ""},
 		{auth.Admin, "admin@demo.kycdesk.test", "Ada Admin", ""},
 		{auth.Auditor, "auditor@demo.kycdesk.test", "Audrey Auditor", ""},
 	}

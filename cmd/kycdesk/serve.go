@@ -25,6 +25,7 @@ func (m *Main) serveFlags(name string, args []string) (config.Config, error) {
 	f.Var(&proxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is trusted (repeatable)")
 	f.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "session idle timeout")
 	f.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "session absolute lifetime")
+	f.BoolVar(&cfg.AutoAssign, "auto-assign", false, "give each new case round-robin to an available analyst or lead")
 	f.BoolVar(&cfg.NoWorker, "no-worker", false, "take deliveries into the inbox without processing them (another server processes; tests)")
 	if err := f.parse(args); err != nil {
 		return cfg, err

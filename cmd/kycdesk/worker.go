@@ -13,7 +13,8 @@ import (
 // deliveries into cases. It needs startIngest's inbox (for its wake-up) and integrations.
 // When ctx ends it abandons what it holds unmarked; those rows resume at the next start.
 func (bg *background) startWorker(ctx context.Context, cfg config.Config, st *store, log *slog.Logger) error {
-	bg.cases = &cases.Store{DB: st.db, Sealer: st.sealer, Routing: cases.Routing{SLA: cfg.SLA}}
+	bg.cases = &cases.Store{DB: st.db, Sealer: st.sealer, Routing: cases.Routing{SLA: cfg.SLA},
+		AutoAssign: cfg.AutoAssign}
 	w := ingest.NewWorker(ingest.WorkerConfig{
 		DB: st.db, Sealer: st.sealer, Cases: bg.cases, Integrations: bg.integrations.Store(),
 		Metrics: bg.metrics, Log: log.With("component", "worker"), Wake: bg.inbox.Notify(),

@@ -83,7 +83,14 @@ CREATE TABLE document_reviews (
 );
 CREATE INDEX document_reviews_case ON document_reviews(case_id, round, verdict);
 
+-- POST /queues/next for an analyst (internal/cases/review.go, qNextPlain): the most urgent
+-- new, unassigned case an analyst may decide alone (low or medium risk, not four-eyes),
+-- the first row of this partial index. Leads read cases_status_due.
+CREATE INDEX cases_next_plain ON cases(sla_due, id)
+    WHERE status = 'new' AND assignee_id IS NULL AND four_eyes = 0 AND risk_level IN ('low', 'medium');
+
 -- +goose Down
+DROP INDEX cases_next_plain;
 DROP TABLE document_reviews;
 DROP TABLE case_decisions;
 DROP TABLE reason_codes;

@@ -84,6 +84,13 @@ type Case struct {
 	SLADue    time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// The review workflow (review.go, 00006_review.sql).
+	Version        int64     // bumped by every change; an action names the version it was shown
+	EscalatedBy    int64     // who escalated the current escalation; 0 when not escalated
+	SLAPausedAt    time.Time // zero while the SLA clock runs
+	SLAPausedMS    int64     // paused time of the round so far
+	FirstDecidedAt time.Time // zero until first approved or rejected
 }
 
 // Details are the non-PII parts of the newest result, stored as JSON in cases.details.
@@ -133,7 +140,7 @@ func detailsAD(caseID string) []byte   { return []byte("details:" + caseID) }
 const selectCase = `SELECT id, integration_id, provider, reference, status, result, provider_status, risk_level,
 	risk_derived, risk_score, queue, four_eyes, round, round_key, result_at, assignee_id, first_approver_id,
 	decision, reason_code, decided_at, full_name, given_name, family_name, external_id, details, sla_due,
-	created_at, updated_at FROM cases`
+	created_at, updated_at, version, escalated_by, sla_paused_at, sla_paused_ms, first_decided_at FROM cases`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -144,10 +151,11 @@ func scanCase(r scanner) (*Case, error) {
 	var decision, reason sql.NullString
 	var details string
 	var resultAt, slaDue, created, updated int64
+	var escalatedBy, pausedAt, firstDecided sql.NullInt64
 	if err := r.Scan(&c.ID, &c.IntegrationID, &c.Provider, &c.Reference, &c.Status, &c.Result, &c.ProviderStatus,
 		&c.RiskLevel, &c.RiskDerived, &score, &c.Queue, &c.FourEyes, &c.Round, &c.RoundKey, &resultAt, &assignee,
 		&firstApprover, &decision, &reason, &decidedAt, &c.FullName, &c.GivenName, &c.FamilyName, &c.ExternalID,
-		&details, &slaDue, &created, &updated); err != nil {
+		&details, &slaDue, &created, &updated, &c.Version, &escalatedBy, &pausedAt, &c.SLAPausedMS, &firstDecided); err != nil {
 		return nil, err
 	}
 	if score.Valid {
@@ -157,6 +165,13 @@ func scanCase(r scanner) (*Case, error) {
 	c.Decision, c.ReasonCode = decision.String, reason.String
 	if decidedAt.Valid {
 		c.DecidedAt = db.Time(decidedAt.Int64)
+	}
+	c.EscalatedBy = escalatedBy.Int64
+	if pausedAt.Valid {
+		c.SLAPausedAt = db.Time(pausedAt.Int64)
+	}
+	if firstDecided.Valid {
+		c.FirstDecidedAt = db.Time(firstDecided.Int64)
 	}
 	if err := json.Unmarshal([]byte(details), &c.Details); err != nil {
 		return nil, fmt.Errorf("case %s: details: %w", c.ID, err)

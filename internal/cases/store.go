@@ -22,6 +22,9 @@ type Store struct {
 	Sealer  *crypto.Sealer
 	Now     func() time.Time // nil means time.Now
 	Routing Routing
+	// AutoAssign gives each new case round-robin to an available analyst or lead
+	// (config AutoAssign; off by default).
+	AutoAssign bool
 
 	stmts stmtCache
 }
@@ -237,6 +240,8 @@ func (a *applier) create() (Outcome, error) {
 			return Outcome{}, err
 		}
 		out.AutoApproved = true
+	} else if err := a.autoAssign(caseID, 1, route); err != nil {
+		return Outcome{}, err
 	}
 	return out, nil
 }
@@ -256,22 +261,39 @@ func (a *applier) update(c *Case) (Outcome, error) {
 		return Outcome{}, err
 	}
 	status, assignee, firstApprover := c.Status, nullID(c.AssigneeID), nullID(c.FirstApproverID)
+	// The SLA clock stood still while the case waited for information (request_info): the
+	// due time moves on by every pause of the round.
+	pausedMS, pausedAt := c.SLAPausedMS, any(nil)
+	if !c.SLAPausedAt.IsZero() {
+		pausedAt = db.Millis(c.SLAPausedAt)
+	}
 	var transition string
 	switch c.Status {
 	case StatusPendingInfo:
 		status, assignee = StatusNew, nil
+		if !c.SLAPausedAt.IsZero() {
+			pausedMS += max(0, db.Millis(a.now)-db.Millis(c.SLAPausedAt))
+			pausedAt = nil
+		}
 		transition = "New result arrived while information was requested: back to new (unassigned)."
 	case StatusAwaitingSecondApproval:
+		// Back to whoever gave the first approval (it held nobody while it waited), so the
+		// case is in someone's "mine" queue rather than in none.
 		status, firstApprover = StatusInReview, nil
+		if assignee == nil {
+			assignee = nullID(c.FirstApproverID)
+		}
 		transition = "New result arrived while awaiting second approval: the first approval was given on older data, back to in review."
 	}
 	detailsJSON, _ := json.Marshal(details)
 	set := `status = ?, assignee_id = ?, first_approver_id = ?, result = ?, provider_status = ?, risk_level = ?,
 		risk_derived = ?, risk_score = ?, four_eyes = ?, round_key = ?, result_at = ?, full_name = ?, given_name = ?,
-		family_name = ?, external_id = ?, applicant_sealed = ?, details = ?, sla_due = ?, updated_at = ?`
+		family_name = ?, external_id = ?, applicant_sealed = ?, details = ?, sla_due = ?, updated_at = ?,
+		sla_paused_at = ?, sla_paused_ms = ?, version = version + 1`
 	args := []any{status, assignee, firstApprover, a.r.Result, a.r.ProviderStatus, route.RiskLevel, route.RiskDerived,
 		a.r.RiskScore, route.FourEyes, a.r.Round, db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName,
-		applicant.FamilyName, applicant.ExternalID, appSealed, string(detailsJSON), db.Millis(route.SLADue), db.Millis(a.now)}
+		applicant.FamilyName, applicant.ExternalID, appSealed, string(detailsJSON), db.Millis(route.SLADue) + pausedMS,
+		db.Millis(a.now), pausedAt, pausedMS}
 	if len(a.r.Fields) > 0 {
 		set += `, details_sealed = ?`
 		args = append(args, a.sealFields(c.ID, a.r.Fields))
@@ -292,12 +314,17 @@ func (a *applier) update(c *Case) (Outcome, error) {
 	if Decided(c.Status) {
 		body += " Same provider round on a decided case: data updated, the decision stands."
 	}
-	if err := a.event(c.ID, c.Round, EventResultReceived, body, a.resultDetails(route)); err != nil {
+	received := a.resultDetails(route)
+	received["version"] = c.Version + 1
+	if pausedMS != c.SLAPausedMS {
+		received["sla_paused_ms"] = pausedMS
+	}
+	if err := a.event(c.ID, c.Round, EventResultReceived, body, received); err != nil {
 		return Outcome{}, err
 	}
 	if transition != "" {
 		if err := a.event(c.ID, c.Round, EventStatusChanged, transition,
-			map[string]any{"from": c.Status, "to": status}); err != nil {
+			map[string]any{"from": c.Status, "to": status, "version": c.Version + 1}); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -310,6 +337,10 @@ func (a *applier) update(c *Case) (Outcome, error) {
 			return Outcome{}, err
 		}
 		out.AutoApproved = true
+	} else if status == StatusNew && c.Status != StatusNew {
+		if err := a.autoAssign(c.ID, c.Round, route); err != nil {
+			return Outcome{}, err
+		}
 	}
 	return out, nil
 }
@@ -329,7 +360,8 @@ func (a *applier) reopen(c *Case) (Outcome, error) {
 		provider_status = ?, risk_level = ?, risk_derived = ?, risk_score = ?, queue = ?, four_eyes = ?, result_at = ?,
 		assignee_id = NULL, first_approver_id = NULL, decision = NULL, reason_code = NULL, decided_at = NULL,
 		full_name = ?, given_name = ?, family_name = ?, external_id = ?, applicant_sealed = ?, details = ?,
-		details_sealed = ?, sla_due = ?, updated_at = ? WHERE id = ?`,
+		details_sealed = ?, sla_due = ?, updated_at = ?, version = version + 1, escalated_by = NULL,
+		sla_paused_at = NULL, sla_paused_ms = 0 WHERE id = ?`,
 		StatusNew, round, a.r.Round, a.r.Result, a.r.ProviderStatus, route.RiskLevel, route.RiskDerived, a.r.RiskScore,
 		route.Queue, route.FourEyes, db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName,
 		applicant.FamilyName, applicant.ExternalID, appSealed, string(detailsJSON), a.sealFields(c.ID, a.r.Fields),
@@ -347,6 +379,7 @@ func (a *applier) reopen(c *Case) (Outcome, error) {
 		round, a.src.IntegrationName, a.r.Result, route.RiskLevel, c.Decision, c.ReasonCode)
 	details2 := a.resultDetails(route)
 	details2["previous_status"], details2["previous_decision"], details2["previous_reason_code"] = c.Status, c.Decision, c.ReasonCode
+	details2["version"] = c.Version + 1
 	if err := a.event(c.ID, round, EventReopened, body, details2); err != nil {
 		return Outcome{}, err
 	}
@@ -361,6 +394,8 @@ func (a *applier) reopen(c *Case) (Outcome, error) {
 			return Outcome{}, err
 		}
 		out.AutoApproved = true
+	} else if err := a.autoAssign(c.ID, round, route); err != nil {
+		return Outcome{}, err
 	}
 	return out, nil
 }
@@ -402,18 +437,70 @@ func (a *applier) echo(c *Case) (Outcome, error) {
 
 func (a *applier) autoApprove(caseID string, round int) error {
 	if _, err := a.tx.ExecContext(a.ctx, `UPDATE cases SET status = ?, decision = ?, reason_code = ?, decided_at = ?,
-		updated_at = ? WHERE id = ?`, StatusApproved, DecisionApprove, ReasonAutoPassLowRisk, db.Millis(a.now),
-		db.Millis(a.now), caseID); err != nil {
+		first_decided_at = coalesce(first_decided_at, ?), updated_at = ?, version = version + 1 WHERE id = ?`,
+		StatusApproved, DecisionApprove, ReasonAutoPassLowRisk, db.Millis(a.now), db.Millis(a.now), db.Millis(a.now),
+		caseID); err != nil {
 		return fmt.Errorf("auto-approve: %w", err)
+	}
+	c, err := scanCase(a.tx.QueryRowContext(a.ctx, selectCase+` WHERE id = ?`, caseID))
+	if err != nil {
+		return err
 	}
 	body := "Approved automatically: the provider passed it, risk is low and no check hit (integration rule)."
 	if err := a.event(caseID, round, EventDecision, body, map[string]any{"decision": DecisionApprove,
-		"reason_code": ReasonAutoPassLowRisk, "from": StatusNew, "to": StatusApproved}); err != nil {
+		"reason_code": ReasonAutoPassLowRisk, "from": StatusNew, "to": StatusApproved, "version": c.Version}); err != nil {
 		return err
 	}
-	_, err := audit.Append(a.ctx, a.tx, audit.Entry{At: a.now, Actor: a.src.Actor(), Action: "case.auto_approved",
+	_, err = audit.Append(a.ctx, a.tx, audit.Entry{At: a.now, Actor: a.src.Actor(), Action: "case.auto_approved",
 		Subject: a.r.Reference, Details: map[string]any{"case_id": caseID, "round": round, "decision": DecisionApprove,
 			"reason_code": ReasonAutoPassLowRisk, "result": a.r.Result, "risk": RiskLow}})
+	if err != nil {
+		return err
+	}
+	if err := insertStep(a.ctx, a.tx, c, StepDecision, DecisionApprove, ReasonAutoPassLowRisk, "", 0, a.src.Actor(),
+		StatusNew, StatusApproved, a.now); err != nil {
+		return err
+	}
+	return enqueueDecision(a.ctx, a.tx, OutboxDecision{CaseID: caseID, IntegrationID: c.IntegrationID,
+		Reference: c.Reference, Round: round, Decision: DecisionApprove, Status: StatusApproved,
+		ReasonCode: ReasonAutoPassLowRisk, Actor: a.src.Actor()}, a.now)
+}
+
+// autoAssign gives a new case, round-robin, to the analyst or lead who was assigned a case
+// longest ago and is available now (users.unavailable_until); only leads get sensitive
+// cases (high risk or four-eyes), which an analyst may not decide alone. Off unless the
+// store's AutoAssign is set (config auto_assign); with nobody available the case stays
+// unassigned.
+func (a *applier) autoAssign(caseID string, round int, route Route) error {
+	if !a.s.AutoAssign {
+		return nil
+	}
+	sensitive := route.FourEyes || route.RiskLevel == RiskHigh
+	var userID int64
+	var email string
+	err := a.tx.QueryRowContext(a.ctx, `SELECT id, email FROM users WHERE role IN ('analyst', 'lead')
+		AND disabled_at IS NULL AND (unavailable_until IS NULL OR unavailable_until <= ?) AND (? = 0 OR role = 'lead')
+		ORDER BY last_assigned_at, id LIMIT 1`, db.Millis(a.now), sensitive).Scan(&userID, &email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := a.tx.ExecContext(a.ctx, `UPDATE users SET last_assigned_at = ? WHERE id = ?`, db.Millis(a.now), userID); err != nil {
+		return err
+	}
+	var version int64
+	if err := a.tx.QueryRowContext(a.ctx, `UPDATE cases SET status = ?, assignee_id = ?, version = version + 1,
+		updated_at = ? WHERE id = ? RETURNING version`, StatusInReview, userID, db.Millis(a.now), caseID).Scan(&version); err != nil {
+		return fmt.Errorf("auto-assign: %w", err)
+	}
+	if err := a.event(caseID, round, EventAssigned, "assigned automatically (round-robin) to "+email,
+		map[string]any{"assignee": email, "from": StatusNew, "to": StatusInReview, "version": version}); err != nil {
+		return err
+	}
+	_, err = audit.Append(a.ctx, a.tx, audit.Entry{At: a.now, Actor: a.src.Actor(), Action: "case.auto_assigned",
+		Subject: a.r.Reference, Details: map[string]any{"case_id": caseID, "round": round, "assignee": email}})
 	return err
 }
 

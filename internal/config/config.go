@@ -26,6 +26,9 @@ type Config struct {
 	InboxBatchMax    int  // deliveries per inbox commit; 0 means the default, 1 turns group commit off (bench baseline)
 	NoWorker         bool // serve without the inbox worker: `kycdesk bench ingest` measures ingestion alone
 	Demo             bool
+	// AutoAssign gives each new case round-robin to an available analyst or lead (leads
+	// only for high-risk and four-eyes cases). Off by default: people claim or press Next.
+	AutoAssign bool
 }
 
 // Default returns the settings a plain `kycdesk serve` starts with.
