@@ -1,0 +1,355 @@
+// Package dashboard reads the figures of the leads' and auditors' home page (GET /dashboard)
+// from the rollups of migration 00011, which triggers keep current: no request scans cases.
+package dashboard
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/errs"
+)
+
+// Day is one UTC day; the rollups store it as whole days since 1970-01-01.
+const Day = 24 * time.Hour
+
+// DefaultDays is the range the page shows when none is given: the last 30 days, today included.
+const DefaultDays = 30
+
+// MaxDays bounds a range, so one request reads at most a year of daily rows.
+const MaxDays = 366
+
+const dateLayout = "2006-01-02"
+
+// Range is an inclusive range of UTC days.
+type Range struct {
+	From, To time.Time // midnights, UTC
+}
+
+// ParseRange reads the from and to of a request (YYYY-MM-DD, either may be empty). An empty
+// to is today; an empty from is DefaultDays before to. Errors are errs.Invalid with a message
+// for the person at the form.
+func ParseRange(from, to string, now time.Time) (Range, error) {
+	var r Range
+	today := now.UTC().Truncate(Day)
+	r.To = today
+	if to != "" {
+		t, err := time.Parse(dateLayout, to)
+		if err != nil {
+			return r, errs.E(errs.Invalid, "to: %q is not a date: use YYYY-MM-DD, for example %s.", clip(to), today.Format(dateLayout))
+		}
+		r.To = t
+	}
+	r.From = r.To.AddDate(0, 0, -(DefaultDays - 1))
+	if from != "" {
+		f, err := time.Parse(dateLayout, from)
+		if err != nil {
+			return r, errs.E(errs.Invalid, "from: %q is not a date: use YYYY-MM-DD, for example %s.", clip(from), today.AddDate(0, 0, -(DefaultDays-1)).Format(dateLayout))
+		}
+		r.From = f
+	}
+	switch {
+	case r.From.After(r.To):
+		return r, errs.E(errs.Invalid, "from (%s) is after to (%s): the range must start on or before its end.", r.From.Format(dateLayout), r.To.Format(dateLayout))
+	case r.Days() > MaxDays:
+		return r, errs.E(errs.Invalid, "The range covers %d days: at most %d can be shown at once.", r.Days(), MaxDays)
+	}
+	return r, nil
+}
+
+// clip keeps an echoed bad value short.
+func clip(s string) string {
+	if len(s) > 20 {
+		return s[:20] + "…"
+	}
+	return s
+}
+
+// Days is how many days the range covers.
+func (r Range) Days() int { return int(r.To.Sub(r.From)/Day) + 1 }
+
+// FromString and ToString are the range as the form shows it.
+func (r Range) FromString() string { return r.From.Format(dateLayout) }
+func (r Range) ToString() string   { return r.To.Format(dateLayout) }
+
+// first and last are the range as rollup day numbers.
+func (r Range) first() int64 { return dayNumber(r.From) }
+func (r Range) last() int64  { return dayNumber(r.To) }
+
+func dayNumber(t time.Time) int64 { return db.Millis(t) / int64(Day/time.Millisecond) }
+
+// Queues of the backlog, in the order the page shows them (see migration 00011).
+var Queues = []string{"unassigned", "assigned", "escalated", "pending_info", "second_approval"}
+
+// Outcomes are the statuses a decision can lead to, in the order the page shows them.
+var Outcomes = []string{"approved", "rejected", "pending_info", "escalated", "awaiting_second_approval", "in_review"}
+
+// OpenStatuses whose SLA clock runs: an open case of these past its due time is breaching now.
+// pending_info is left out because its clock is paused.
+var OpenStatuses = []string{"new", "in_review", "escalated", "awaiting_second_approval"}
+
+// The queries the page runs; each reads a primary-key range of a rollup, or (overdue) an
+// index range (plan_test.go checks every one).
+const (
+	QReceived  = `SELECT day, provider, n FROM dash_received WHERE day BETWEEN ? AND ? ORDER BY day, provider`
+	QOutcomes  = `SELECT day, outcome, n FROM dash_outcomes WHERE day BETWEEN ? AND ? ORDER BY day, outcome`
+	QActors    = `SELECT day, actor, n FROM dash_actors WHERE day BETWEEN ? AND ? ORDER BY day, actor`
+	QFinals    = `SELECT day, decided, breached FROM dash_finals WHERE day BETWEEN ? AND ? ORDER BY day`
+	QDurations = `SELECT day, bucket, n FROM dash_durations WHERE day BETWEEN ? AND ? ORDER BY day, bucket`
+	QBacklog   = `SELECT queue, n FROM dash_backlog`
+	QOverdue   = `SELECT status, count(*) FROM cases
+		WHERE status IN ('new', 'in_review', 'escalated', 'awaiting_second_approval') AND sla_due < ? GROUP BY status`
+)
+
+// Figures is everything the page shows for a range.
+type Figures struct {
+	Range Range
+	Now   time.Time
+	Dates []time.Time // one per day of the range
+
+	Providers []string  // providers with cases in the range, sorted
+	Received  [][]int64 // [day][provider]
+
+	Outcomes [][]int64 // [day][outcome], outcomes in the order of Outcomes
+
+	Decided  []int64 // final decisions (approved or rejected) per day
+	Breached []int64 // of those, decided after the case's SLA due time
+
+	Medians     []Median // median time to a final decision, per day
+	RangeMedian Median   // over the whole range
+
+	Actors []ActorCount // decisions per person over the range, most first
+
+	Backlog        []int64          // open cases now, per queue in the order of Queues
+	Overdue        int64            // open cases (clock running) past their due time now
+	OverdueBy      map[string]int64 // per status
+	ActorsByDay    map[string][]int64
+	TotalReceived  int64
+	TotalDecisions int64 // every case_decisions row in the range
+}
+
+// ActorCount is how many decision steps (case_decisions rows) one person took in the range.
+type ActorCount struct {
+	Actor string
+	N     int64
+}
+
+// Empty reports whether nothing happened in the range (the page's empty state).
+func (f *Figures) Empty() bool { return f.TotalReceived == 0 && f.TotalDecisions == 0 }
+
+// Load reads the figures of r from the rollups on q (the read pool).
+func Load(ctx context.Context, q *sql.DB, r Range, now time.Time) (*Figures, error) {
+	n := r.Days()
+	f := &Figures{Range: r, Now: now, Dates: make([]time.Time, n), OverdueBy: map[string]int64{}, ActorsByDay: map[string][]int64{}}
+	for i := range f.Dates {
+		f.Dates[i] = r.From.AddDate(0, 0, i)
+	}
+	first, last := r.first(), r.last()
+	idx := func(day int64) int { return int(day - first) }
+
+	// Received, by provider: providers are known only once read.
+	recv := map[string][]int64{}
+	err := each(ctx, q, QReceived, []any{first, last}, func(rows *sql.Rows) error {
+		var day, cnt int64
+		var p string
+		if err := rows.Scan(&day, &p, &cnt); err != nil {
+			return err
+		}
+		if recv[p] == nil {
+			recv[p] = make([]int64, n)
+		}
+		recv[p][idx(day)] += cnt
+		f.TotalReceived += cnt
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for p := range recv {
+		f.Providers = append(f.Providers, p)
+	}
+	sort.Strings(f.Providers)
+	f.Received = make([][]int64, n)
+	for i := range f.Received {
+		f.Received[i] = make([]int64, len(f.Providers))
+		for j, p := range f.Providers {
+			f.Received[i][j] = recv[p][i]
+		}
+	}
+
+	f.Outcomes = matrix(n, len(Outcomes))
+	err = each(ctx, q, QOutcomes, []any{first, last}, func(rows *sql.Rows) error {
+		var day, cnt int64
+		var o string
+		if err := rows.Scan(&day, &o, &cnt); err != nil {
+			return err
+		}
+		if k := slices.Index(Outcomes, o); k >= 0 {
+			f.Outcomes[idx(day)][k] += cnt
+		}
+		f.TotalDecisions += cnt
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	f.Decided, f.Breached = make([]int64, n), make([]int64, n)
+	err = each(ctx, q, QFinals, []any{first, last}, func(rows *sql.Rows) error {
+		var day, dec, br int64
+		if err := rows.Scan(&day, &dec, &br); err != nil {
+			return err
+		}
+		f.Decided[idx(day)], f.Breached[idx(day)] = dec, br
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	perDay := make([]Histogram, n)
+	all := Histogram{}
+	err = each(ctx, q, QDurations, []any{first, last}, func(rows *sql.Rows) error {
+		var day, bucket, cnt int64
+		if err := rows.Scan(&day, &bucket, &cnt); err != nil {
+			return err
+		}
+		perDay[idx(day)].Add(int(bucket), cnt)
+		all.Add(int(bucket), cnt)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.Medians = make([]Median, n)
+	for i := range perDay {
+		f.Medians[i] = perDay[i].Median()
+	}
+	f.RangeMedian = all.Median()
+
+	totals := map[string]int64{}
+	err = each(ctx, q, QActors, []any{first, last}, func(rows *sql.Rows) error {
+		var day, cnt int64
+		var a string
+		if err := rows.Scan(&day, &a, &cnt); err != nil {
+			return err
+		}
+		totals[a] += cnt
+		if f.ActorsByDay[a] == nil {
+			f.ActorsByDay[a] = make([]int64, n)
+		}
+		f.ActorsByDay[a][idx(day)] += cnt
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for a, c := range totals {
+		f.Actors = append(f.Actors, ActorCount{Actor: a, N: c})
+	}
+	sort.Slice(f.Actors, func(i, j int) bool {
+		if f.Actors[i].N != f.Actors[j].N {
+			return f.Actors[i].N > f.Actors[j].N
+		}
+		return f.Actors[i].Actor < f.Actors[j].Actor
+	})
+
+	f.Backlog = make([]int64, len(Queues))
+	err = each(ctx, q, QBacklog, nil, func(rows *sql.Rows) error {
+		var queue string
+		var cnt int64
+		if err := rows.Scan(&queue, &cnt); err != nil {
+			return err
+		}
+		if k := slices.Index(Queues, queue); k >= 0 {
+			f.Backlog[k] = cnt
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	err = each(ctx, q, QOverdue, []any{db.Millis(now)}, func(rows *sql.Rows) error {
+		var status string
+		var cnt int64
+		if err := rows.Scan(&status, &cnt); err != nil {
+			return err
+		}
+		f.OverdueBy[status] = cnt
+		f.Overdue += cnt
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func matrix(rows, cols int) [][]int64 {
+	m := make([][]int64, rows)
+	for i := range m {
+		m[i] = make([]int64, cols)
+	}
+	return m
+}
+
+// each runs query and calls fn for every row.
+func each(ctx context.Context, q *sql.DB, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	return nil
+}
+
+// Counts are row counts a report of the same range holds, read from the rollups (constant time
+// in the number of cases): for the /reports page.
+type Counts struct {
+	Cases     int64 // cases created in the range (cases.created_at)
+	Decisions int64 // case_decisions rows in the range (case_decisions.at)
+	Finals    int64 // of those, final decisions (status_to approved or rejected)
+}
+
+// CountRange reads Counts for r.
+func CountRange(ctx context.Context, q *sql.DB, r Range) (Counts, error) {
+	var c Counts
+	err := q.QueryRowContext(ctx, `SELECT
+		(SELECT coalesce(sum(n), 0) FROM dash_received WHERE day BETWEEN ?1 AND ?2),
+		(SELECT coalesce(sum(n), 0) FROM dash_outcomes WHERE day BETWEEN ?1 AND ?2),
+		(SELECT coalesce(sum(decided), 0) FROM dash_finals WHERE day BETWEEN ?1 AND ?2)`,
+		r.first(), r.last()).Scan(&c.Cases, &c.Decisions, &c.Finals)
+	if err != nil {
+		return c, fmt.Errorf("dashboard counts: %w", err)
+	}
+	return c, nil
+}
+
+// Rebuild recomputes every rollup from the base tables, with the statements migration 00011
+// ran to fill them. It scans cases and case_decisions: a repair (or a bulk load's last step),
+// never a page's work.
+func Rebuild(ctx context.Context, d *db.DB) error {
+	stmts, err := db.MigrationSection("00011_dashboard_rollups.sql", "rebuild")
+	if err != nil {
+		return err
+	}
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, stmts); err != nil {
+			return fmt.Errorf("dashboard rebuild: %w", err)
+		}
+		return nil
+	})
+}
