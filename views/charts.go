@@ -52,7 +52,7 @@ type patternDef struct {
 }
 
 var marks = []string{
-	"",                             // plain
+	"",                                   // plain
 	"M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4", // diagonal lines
 	"M2,2 h1 v1 h-1 z M6,6 h1 v1 h-1 z",  // dots
 	"M0,4 h8",                            // horizontal lines
