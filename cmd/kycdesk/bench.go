@@ -25,6 +25,9 @@ import (
 )
 
 func (m *Main) bench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "dashboard" { // bench_dashboard.go
+		return m.benchDashboard(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C]")
 	}

@@ -5,6 +5,7 @@ package dashboard
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -95,13 +96,26 @@ var OpenStatuses = []string{"new", "in_review", "escalated", "awaiting_second_ap
 // The queries the page runs; each reads a primary-key range of a rollup, or (overdue) an
 // index range (plan_test.go checks every one).
 const (
-	QReceived  = `SELECT day, provider, n FROM dash_received WHERE day BETWEEN ? AND ? ORDER BY day, provider`
-	QOutcomes  = `SELECT day, outcome, n FROM dash_outcomes WHERE day BETWEEN ? AND ? ORDER BY day, outcome`
-	QActors    = `SELECT day, actor, n FROM dash_actors WHERE day BETWEEN ? AND ? ORDER BY day, actor`
-	QFinals    = `SELECT day, decided, breached FROM dash_finals WHERE day BETWEEN ? AND ? ORDER BY day`
-	QDurations = `SELECT day, bucket, n FROM dash_durations WHERE day BETWEEN ? AND ? ORDER BY day, bucket`
-	QBacklog   = `SELECT queue, n FROM dash_backlog`
-	QOverdue   = `SELECT status, count(*) FROM cases
+	QReceived = `SELECT day, provider, n FROM dash_received WHERE day BETWEEN ? AND ? ORDER BY day, provider`
+	QOutcomes = `SELECT day, outcome, n FROM dash_outcomes WHERE day BETWEEN ? AND ? ORDER BY day, outcome`
+	QActors   = `SELECT day, actor, n FROM dash_actors WHERE day BETWEEN ? AND ? ORDER BY day, actor`
+	QFinals   = `SELECT day, decided, breached FROM dash_finals WHERE day BETWEEN ? AND ? ORDER BY day`
+	// The medians are found in SQLite, which walks each day's histogram in key order and
+	// returns one row a day: the bucket where the running count first passes the lower
+	// median's position. A range has up to days × 2,137 histogram rows; Go never sees them.
+	QDayMedians = `SELECT day, total, bucket FROM (
+			SELECT day, bucket, n,
+			       sum(n) OVER (PARTITION BY day ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
+			       sum(n) OVER (PARTITION BY day ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total
+			FROM dash_durations WHERE day BETWEEN ? AND ?)
+		WHERE cum > (total - 1) / 2 AND cum - n <= (total - 1) / 2`
+	QRangeMedian = `SELECT total, bucket FROM (
+			SELECT bucket, n, sum(n) OVER (ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
+			       sum(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total
+			FROM (SELECT bucket, sum(n) AS n FROM dash_durations WHERE day BETWEEN ? AND ? GROUP BY bucket))
+		WHERE cum > (total - 1) / 2 AND cum - n <= (total - 1) / 2`
+	QBacklog = `SELECT queue, n FROM dash_backlog`
+	QOverdue = `SELECT status, count(*) FROM cases
 		WHERE status IN ('new', 'in_review', 'escalated', 'awaiting_second_approval') AND sla_due < ? GROUP BY status`
 )
 
@@ -211,25 +225,25 @@ func Load(ctx context.Context, q *sql.DB, r Range, now time.Time) (*Figures, err
 		return nil, err
 	}
 
-	perDay := make([]Histogram, n)
-	all := Histogram{}
-	err = each(ctx, q, QDurations, []any{first, last}, func(rows *sql.Rows) error {
-		var day, bucket, cnt int64
-		if err := rows.Scan(&day, &bucket, &cnt); err != nil {
+	f.Medians = make([]Median, n)
+	err = each(ctx, q, QDayMedians, []any{first, last}, func(rows *sql.Rows) error {
+		var day, total, bucket int64
+		if err := rows.Scan(&day, &total, &bucket); err != nil {
 			return err
 		}
-		perDay[idx(day)].Add(int(bucket), cnt)
-		all.Add(int(bucket), cnt)
+		f.Medians[idx(day)] = medianAt(total, int(bucket))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	f.Medians = make([]Median, n)
-	for i := range perDay {
-		f.Medians[i] = perDay[i].Median()
+	var total, bucket int64
+	switch err := q.QueryRowContext(ctx, QRangeMedian, first, last).Scan(&total, &bucket); {
+	case err == nil:
+		f.RangeMedian = medianAt(total, int(bucket))
+	case !errors.Is(err, sql.ErrNoRows): // no rows: no decisions in the range
+		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	f.RangeMedian = all.Median()
 
 	totals := map[string]int64{}
 	err = each(ctx, q, QActors, []any{first, last}, func(rows *sql.Rows) error {

@@ -73,8 +73,7 @@ func (h *Histogram) Median() Median {
 	for b := 0; b <= OverflowBucket; b++ {
 		seen += h.counts[b]
 		if seen > k {
-			lo, hi := BucketBounds(b)
-			return Median{N: h.n, Bucket: b, Lo: lo, Hi: hi}
+			return medianAt(h.n, b)
 		}
 	}
 	return Median{N: h.n} // unreachable: every bucket is within range
@@ -99,4 +98,9 @@ func (m Median) String() string {
 		return fmt.Sprintf("%d–%d min", int(m.Lo.Minutes()), int(m.Hi.Minutes()))
 	}
 	return fmt.Sprintf("%d–%d h", int(m.Lo.Hours()), int(m.Hi.Hours()))
+}
+
+func medianAt(n int64, b int) Median {
+	lo, hi := BucketBounds(b)
+	return Median{N: n, Bucket: b, Lo: lo, Hi: hi}
 }
