@@ -5,7 +5,7 @@ package dashboard
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -100,20 +100,12 @@ const (
 	QOutcomes = `SELECT day, outcome, n FROM dash_outcomes WHERE day BETWEEN ? AND ? ORDER BY day, outcome`
 	QActors   = `SELECT day, actor, n FROM dash_actors WHERE day BETWEEN ? AND ? ORDER BY day, actor`
 	QFinals   = `SELECT day, decided, breached FROM dash_finals WHERE day BETWEEN ? AND ? ORDER BY day`
-	// The medians are found in SQLite, which walks each day's histogram in key order and
-	// returns one row a day: the bucket where the running count first passes the lower
-	// median's position. A range has up to days × 2,137 histogram rows; Go never sees them.
-	QDayMedians = `SELECT day, total, bucket FROM (
-			SELECT day, bucket, n,
-			       sum(n) OVER (PARTITION BY day ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
-			       sum(n) OVER (PARTITION BY day ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total
-			FROM dash_durations WHERE day BETWEEN ? AND ?)
-		WHERE cum > (total - 1) / 2 AND cum - n <= (total - 1) / 2`
-	QRangeMedian = `SELECT total, bucket FROM (
-			SELECT bucket, n, sum(n) OVER (ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
-			       sum(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total
-			FROM (SELECT bucket, sum(n) AS n FROM dash_durations WHERE day BETWEEN ? AND ? GROUP BY bucket))
-		WHERE cum > (total - 1) / 2 AND cum - n <= (total - 1) / 2`
+	// A median takes two reads: the coarse histogram of the range (at most 54 rows a day),
+	// which tells which coarse bucket holds each median, then the fine buckets within just
+	// those coarse buckets, one key range per (day, first, last) target given as JSON.
+	QCoarse = `SELECT day, cbucket, n FROM dash_durations_coarse WHERE day BETWEEN ? AND ? ORDER BY day, cbucket`
+	QFineIn = `SELECT f.day, f.bucket, f.n FROM json_each(?) AS t JOIN dash_durations AS f
+		ON f.day = json_extract(t.value, '$[0]') AND f.bucket BETWEEN json_extract(t.value, '$[1]') AND json_extract(t.value, '$[2]')`
 	QBacklog = `SELECT queue, n FROM dash_backlog`
 	QOverdue = `SELECT status, count(*) FROM cases
 		WHERE status IN ('new', 'in_review', 'escalated', 'awaiting_second_approval') AND sla_due < ? GROUP BY status`
@@ -225,24 +217,8 @@ func Load(ctx context.Context, q *sql.DB, r Range, now time.Time) (*Figures, err
 		return nil, err
 	}
 
-	f.Medians = make([]Median, n)
-	err = each(ctx, q, QDayMedians, []any{first, last}, func(rows *sql.Rows) error {
-		var day, total, bucket int64
-		if err := rows.Scan(&day, &total, &bucket); err != nil {
-			return err
-		}
-		f.Medians[idx(day)] = medianAt(total, int(bucket))
-		return nil
-	})
-	if err != nil {
+	if err := f.loadMedians(ctx, q, first, last); err != nil {
 		return nil, err
-	}
-	var total, bucket int64
-	switch err := q.QueryRowContext(ctx, QRangeMedian, first, last).Scan(&total, &bucket); {
-	case err == nil:
-		f.RangeMedian = medianAt(total, int(bucket))
-	case !errors.Is(err, sql.ErrNoRows): // no rows: no decisions in the range
-		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 
 	totals := map[string]int64{}
@@ -366,4 +342,100 @@ func Rebuild(ctx context.Context, d *db.DB) error {
 		}
 		return nil
 	})
+}
+
+// loadMedians fills Medians and RangeMedian from the coarse and then the fine histograms.
+func (f *Figures) loadMedians(ctx context.Context, q *sql.DB, first, last int64) error {
+	n := len(f.Dates)
+	coarse := make([][coarseBuckets]int64, n)
+	var all [coarseBuckets]int64
+	err := each(ctx, q, QCoarse, []any{first, last}, func(rows *sql.Rows) error {
+		var day, cb, cnt int64
+		if err := rows.Scan(&day, &cb, &cnt); err != nil {
+			return err
+		}
+		coarse[day-first][cb] += cnt
+		all[cb] += cnt
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	// Per day: the coarse bucket of each day's median, then that bucket's fine counts.
+	f.Medians = make([]Median, n)
+	type pick struct {
+		total, rank int64
+		fine        []int64 // counts of the coarse bucket's fine buckets, in order
+		first       int
+	}
+	picks := make([]*pick, n)
+	var targets [][3]int64
+	for i := range coarse {
+		total, cb, rank, ok := coarseMedian(&coarse[i])
+		if !ok {
+			continue
+		}
+		lo, hi := FineRange(cb)
+		picks[i] = &pick{total: total, rank: rank, fine: make([]int64, hi-lo+1), first: lo}
+		targets = append(targets, [3]int64{first + int64(i), int64(lo), int64(hi)})
+	}
+	if err := fineCounts(ctx, q, targets, func(day int64, bucket int, cnt int64) {
+		p := picks[day-first]
+		p.fine[bucket-p.first] += cnt
+	}); err != nil {
+		return err
+	}
+	for i, p := range picks {
+		if p != nil {
+			f.Medians[i] = medianAt(p.total, p.first+rankBucket(p.fine, p.rank))
+		}
+	}
+
+	// The range: the same over the sum of the days' histograms.
+	total, cb, rank, ok := coarseMedian(&all)
+	if !ok {
+		return nil
+	}
+	lo, hi := FineRange(cb)
+	targets = targets[:0]
+	for i := range coarse {
+		if coarse[i][cb] > 0 {
+			targets = append(targets, [3]int64{first + int64(i), int64(lo), int64(hi)})
+		}
+	}
+	fine := make([]int64, hi-lo+1)
+	if err := fineCounts(ctx, q, targets, func(_ int64, bucket int, cnt int64) { fine[bucket-lo] += cnt }); err != nil {
+		return err
+	}
+	f.RangeMedian = medianAt(total, lo+rankBucket(fine, rank))
+	return nil
+}
+
+// fineCounts reads the fine buckets of each (day, first, last) target.
+func fineCounts(ctx context.Context, q *sql.DB, targets [][3]int64, fn func(day int64, bucket int, n int64)) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	arg, _ := json.Marshal(targets)
+	return each(ctx, q, QFineIn, []any{string(arg)}, func(rows *sql.Rows) error {
+		var day, bucket, cnt int64
+		if err := rows.Scan(&day, &bucket, &cnt); err != nil {
+			return err
+		}
+		fn(day, int(bucket), cnt)
+		return nil
+	})
+}
+
+// rankBucket is the index of the bucket holding the rank-th (0-based) count.
+func rankBucket(counts []int64, rank int64) int {
+	var seen int64
+	for i, c := range counts {
+		seen += c
+		if seen > rank {
+			return i
+		}
+	}
+	return len(counts) - 1 // the rollups disagree with themselves: show the last rather than fail
 }

@@ -202,7 +202,8 @@ func TestRebuildMatchesTriggers(t *testing.T) {
 	if len(before["dash_durations"]) == 0 || len(before["dash_received"]) == 0 {
 		t.Fatalf("rollups empty after the workload: %v", before)
 	}
-	if _, err := d.Write.Exec(`DELETE FROM dash_outcomes; UPDATE dash_backlog SET n = 99; DELETE FROM dash_durations`); err != nil {
+	if _, err := d.Write.Exec(`DELETE FROM dash_outcomes; UPDATE dash_backlog SET n = 99; DELETE FROM dash_durations;
+		UPDATE dash_durations_coarse SET n = n + 1`); err != nil {
 		t.Fatal(err)
 	}
 	if err := dashboard.Rebuild(context.Background(), d); err != nil {
@@ -215,7 +216,7 @@ func TestRebuildMatchesTriggers(t *testing.T) {
 func snapshot(t *testing.T, q *sql.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, table := range []string{"dash_received", "dash_outcomes", "dash_actors", "dash_finals", "dash_durations", "dash_backlog"} {
+	for _, table := range []string{"dash_received", "dash_outcomes", "dash_actors", "dash_finals", "dash_durations", "dash_durations_coarse", "dash_backlog"} {
 		rows, err := q.Query(`SELECT * FROM ` + table + ` ORDER BY 1, 2`)
 		must(t, err)
 		cols, _ := rows.Columns()
@@ -326,6 +327,32 @@ func TestHistogramBuckets(t *testing.T) {
 			WHEN ?1 < 2592000000 THEN 1440 + (?1 - 86400000) / 3600000 ELSE 2136 END`, ms).Scan(&b))
 		if want := dashboard.BucketOf(time.Duration(ms) * time.Millisecond); b != want {
 			t.Errorf("SQL bucket of %d ms = %d, BucketOf = %d", ms, b, want)
+		}
+	}
+	// Every fine bucket lies in its coarse bucket, and the coarse buckets tile the fine ones.
+	next := 0
+	for cb := 0; cb < 54; cb++ {
+		first, last := dashboard.FineRange(cb)
+		if first != next || last < first {
+			t.Fatalf("coarse bucket %d covers %d..%d, want to start at %d", cb, first, last, next)
+		}
+		for b := first; b <= last; b++ {
+			if dashboard.CoarseOf(b) != cb {
+				t.Fatalf("CoarseOf(%d) = %d, want %d", b, dashboard.CoarseOf(b), cb)
+			}
+		}
+		next = last + 1
+	}
+	if next != dashboard.OverflowBucket+1 {
+		t.Errorf("coarse buckets end at %d, want %d", next-1, dashboard.OverflowBucket)
+	}
+	// The trigger's coarse bucket (computed from the duration) agrees with CoarseOf(BucketOf).
+	for _, ms := range []int64{0, 3_599_999, 3_600_000, 86_399_999, 86_400_000, 172_799_999, 172_800_000, 2_591_999_999, 2_592_000_000} {
+		var cb int
+		must(t, d.Read.QueryRow(`SELECT CASE WHEN ?1 < 86400000 THEN ?1 / 3600000
+			WHEN ?1 < 2592000000 THEN 23 + ?1 / 86400000 ELSE 53 END`, ms).Scan(&cb))
+		if want := dashboard.CoarseOf(dashboard.BucketOf(time.Duration(ms) * time.Millisecond)); cb != want {
+			t.Errorf("SQL coarse bucket of %d ms = %d, CoarseOf = %d", ms, cb, want)
 		}
 	}
 	var h dashboard.Histogram

@@ -104,3 +104,50 @@ func medianAt(n int64, b int) Median {
 	lo, hi := BucketBounds(b)
 	return Median{N: n, Bucket: b, Lo: lo, Hi: hi}
 }
+
+// Coarse buckets (dash_durations_coarse): an hour wide below 24 hours (0-23), a day wide up
+// to 30 days (24-52), and 53 for the open bucket. Each holds whole fine buckets.
+const coarseBuckets = 54
+
+// CoarseOf is the coarse bucket holding fine bucket b.
+func CoarseOf(b int) int {
+	switch {
+	case b < minuteBuckets:
+		return b / 60
+	case b < OverflowBucket:
+		return 24 + (b-minuteBuckets)/24
+	}
+	return coarseBuckets - 1
+}
+
+// FineRange is the first and last fine bucket of coarse bucket cb.
+func FineRange(cb int) (first, last int) {
+	switch {
+	case cb < 24:
+		return cb * 60, cb*60 + 59
+	case cb < coarseBuckets-1:
+		first = minuteBuckets + (cb-24)*24
+		return first, first + 23
+	}
+	return OverflowBucket, OverflowBucket
+}
+
+// coarseMedian finds, in a coarse histogram, the bucket holding the lower median and the
+// median's rank within that bucket (0-based); ok is false for an empty histogram.
+func coarseMedian(h *[coarseBuckets]int64) (total int64, cb int, rank int64, ok bool) {
+	for _, n := range h {
+		total += n
+	}
+	if total == 0 {
+		return 0, 0, 0, false
+	}
+	k := (total - 1) / 2
+	var seen int64
+	for b, n := range h {
+		if seen+n > k {
+			return total, b, k - seen, true
+		}
+		seen += n
+	}
+	return 0, 0, 0, false // unreachable
+}

@@ -22,8 +22,8 @@ func TestDashboardQueryPlans(t *testing.T) {
 		{"outcomes", dashboard.QOutcomes, []any{1, 2}, "SEARCH dash_outcomes USING PRIMARY KEY (day>? AND day<?)"},
 		{"actors", dashboard.QActors, []any{1, 2}, "SEARCH dash_actors USING PRIMARY KEY (day>? AND day<?)"},
 		{"finals", dashboard.QFinals, []any{1, 2}, "SEARCH dash_finals USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"},
-		{"medians per day", dashboard.QDayMedians, []any{1, 2}, "SEARCH dash_durations USING PRIMARY KEY (day>? AND day<?)"},
-		{"median of the range", dashboard.QRangeMedian, []any{1, 2}, "SEARCH dash_durations USING PRIMARY KEY (day>? AND day<?)"},
+		{"coarse durations", dashboard.QCoarse, []any{1, 2}, "SEARCH dash_durations_coarse USING PRIMARY KEY (day>? AND day<?)"},
+		{"fine durations", dashboard.QFineIn, []any{"[[1,2,3]]"}, "SEARCH f USING PRIMARY KEY (day=? AND bucket>? AND bucket<?)"},
 		{"backlog", dashboard.QBacklog, nil, "SCAN dash_backlog"}, // five rows
 		{"overdue now", dashboard.QOverdue, []any{1}, "SEARCH cases USING COVERING INDEX cases_status_due (status=? AND sla_due<?)"},
 	} {
@@ -31,7 +31,7 @@ func TestDashboardQueryPlans(t *testing.T) {
 		if !strings.Contains(plan, tc.want) {
 			t.Errorf("%s: plan = %s, want %s", tc.name, plan, tc.want)
 		}
-		if strings.Contains(plan, "TEMP B-TREE") && tc.name != "overdue now" && tc.name != "median of the range" {
+		if strings.Contains(plan, "TEMP B-TREE") && tc.name != "overdue now" {
 			t.Errorf("%s: plan sorts: %s", tc.name, plan)
 		}
 		for _, base := range []string{"SCAN cases", "SCAN case_decisions"} {
