@@ -20,8 +20,8 @@ var queueLabels = map[string]string{
 	"pending_info": "Waiting for information", "second_approval": "Second approval",
 }
 
-var statusLabels = map[string]string{
-	"new": "New", "in_review": "In review", "escalated": "Escalated", "awaiting_second_approval": "Second approval",
+var overdueLabels = map[string]string{
+	"review": "New or in review", "escalated": "Escalated", "second_approval": "Second approval",
 }
 
 func dayLabels(f *dashboard.Figures) []string {
@@ -101,8 +101,8 @@ func backlogBars(f *dashboard.Figures) []HBar {
 
 func overdueBars(f *dashboard.Figures) []HBar {
 	var out []HBar
-	for _, s := range dashboard.OpenStatuses {
-		out = append(out, HBar{Label: statusLabels[s], Value: f.OverdueBy[s]})
+	for _, g := range dashboard.OverdueGroups {
+		out = append(out, HBar{Label: overdueLabels[g.Key], Value: f.OverdueBy[g.Key]})
 	}
 	return out
 }

@@ -89,9 +89,26 @@ var Queues = []string{"unassigned", "assigned", "escalated", "pending_info", "se
 // Outcomes are the statuses a decision can lead to, in the order the page shows them.
 var Outcomes = []string{"approved", "rejected", "pending_info", "escalated", "awaiting_second_approval", "in_review"}
 
-// OpenStatuses whose SLA clock runs: an open case of these past its due time is breaching now.
+// OverdueGroups are the open cases whose SLA clock runs, grouped as the backlog's queues
+// allow (new and in_review together fill the unassigned and assigned queues).
 // pending_info is left out because its clock is paused.
-var OpenStatuses = []string{"new", "in_review", "escalated", "awaiting_second_approval"}
+var OverdueGroups = []OverdueGroup{
+	{Key: "review", Statuses: [2]string{"new", "in_review"}, Queues: []string{"unassigned", "assigned"}},
+	{Key: "escalated", Statuses: [2]string{"escalated", "escalated"}, Queues: []string{"escalated"}},
+	{Key: "second_approval", Statuses: [2]string{"awaiting_second_approval", "awaiting_second_approval"}, Queues: []string{"second_approval"}},
+}
+
+// OverdueGroup is a set of statuses (one repeated when alone) and the backlog queues that
+// hold exactly the open cases of those statuses.
+type OverdueGroup struct {
+	Key      string
+	Statuses [2]string
+	Queues   []string
+}
+
+// overdueCap bounds how many index entries one count of overdue cases walks before it
+// counts the other side of now instead (see overdue).
+var overdueCap = 5000
 
 // The queries the page runs; each reads a primary-key range of a rollup, or (overdue) an
 // index range (plan_test.go checks every one).
@@ -107,8 +124,12 @@ const (
 	QFineIn = `SELECT f.day, f.bucket, f.n FROM json_each(?) AS t JOIN dash_durations AS f
 		ON f.day = json_extract(t.value, '$[0]') AND f.bucket BETWEEN json_extract(t.value, '$[1]') AND json_extract(t.value, '$[2]')`
 	QBacklog = `SELECT queue, n FROM dash_backlog`
-	QOverdue = `SELECT status, count(*) FROM cases
-		WHERE status IN ('new', 'in_review', 'escalated', 'awaiting_second_approval') AND sla_due < ? GROUP BY status`
+	// Open cases past due now depend on the clock, so they are counted on the
+	// cases_status_due index, bounded by now: the side before now, or (when that side is
+	// long) the side after now, taken from the group's backlog tally.
+	QOverdueCapped = `SELECT count(*) FROM (SELECT 1 FROM cases WHERE status IN (?1, ?2) AND sla_due < ?3 LIMIT ?4)`
+	QNotDueCapped  = `SELECT count(*) FROM (SELECT 1 FROM cases WHERE status IN (?1, ?2) AND sla_due >= ?3 LIMIT ?4)`
+	QOverdue       = `SELECT count(*) FROM cases WHERE status IN (?1, ?2) AND sla_due < ?3`
 )
 
 // Figures is everything the page shows for a range.
@@ -132,7 +153,7 @@ type Figures struct {
 
 	Backlog        []int64          // open cases now, per queue in the order of Queues
 	Overdue        int64            // open cases (clock running) past their due time now
-	OverdueBy      map[string]int64 // per status
+	OverdueBy      map[string]int64 // per OverdueGroup key
 	ActorsByDay    map[string][]int64
 	TotalReceived  int64
 	TotalDecisions int64 // every case_decisions row in the range
@@ -148,7 +169,14 @@ type ActorCount struct {
 func (f *Figures) Empty() bool { return f.TotalReceived == 0 && f.TotalDecisions == 0 }
 
 // Load reads the figures of r from the rollups on q (the read pool).
-func Load(ctx context.Context, q *sql.DB, r Range, now time.Time) (*Figures, error) {
+func Load(ctx context.Context, pool *sql.DB, r Range, now time.Time) (*Figures, error) {
+	// One read transaction: every figure comes from the same snapshot, so the backlog tally
+	// and the overdue counts taken beside it agree.
+	q, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	defer q.Rollback()
 	n := r.Days()
 	f := &Figures{Range: r, Now: now, Dates: make([]time.Time, n), OverdueBy: map[string]int64{}, ActorsByDay: map[string][]int64{}}
 	for i := range f.Dates {
@@ -159,7 +187,7 @@ func Load(ctx context.Context, q *sql.DB, r Range, now time.Time) (*Figures, err
 
 	// Received, by provider: providers are known only once read.
 	recv := map[string][]int64{}
-	err := each(ctx, q, QReceived, []any{first, last}, func(rows *sql.Rows) error {
+	err = each(ctx, q, QReceived, []any{first, last}, func(rows *sql.Rows) error {
 		var day, cnt int64
 		var p string
 		if err := rows.Scan(&day, &p, &cnt); err != nil {
@@ -264,18 +292,17 @@ func Load(ctx context.Context, q *sql.DB, r Range, now time.Time) (*Figures, err
 		return nil, err
 	}
 
-	err = each(ctx, q, QOverdue, []any{db.Millis(now)}, func(rows *sql.Rows) error {
-		var status string
-		var cnt int64
-		if err := rows.Scan(&status, &cnt); err != nil {
-			return err
+	for _, g := range OverdueGroups {
+		var open int64
+		for _, queue := range g.Queues {
+			open += f.Backlog[slices.Index(Queues, queue)]
 		}
-		f.OverdueBy[status] = cnt
-		f.Overdue += cnt
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		n, err := overdue(ctx, q, g, now, open)
+		if err != nil {
+			return nil, err
+		}
+		f.OverdueBy[g.Key] = n
+		f.Overdue += n
 	}
 	return f, nil
 }
@@ -289,7 +316,7 @@ func matrix(rows, cols int) [][]int64 {
 }
 
 // each runs query and calls fn for every row.
-func each(ctx context.Context, q *sql.DB, query string, args []any, fn func(*sql.Rows) error) error {
+func each(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
@@ -345,7 +372,7 @@ func Rebuild(ctx context.Context, d *db.DB) error {
 }
 
 // loadMedians fills Medians and RangeMedian from the coarse and then the fine histograms.
-func (f *Figures) loadMedians(ctx context.Context, q *sql.DB, first, last int64) error {
+func (f *Figures) loadMedians(ctx context.Context, q querier, first, last int64) error {
 	n := len(f.Dates)
 	coarse := make([][coarseBuckets]int64, n)
 	var all [coarseBuckets]int64
@@ -413,7 +440,7 @@ func (f *Figures) loadMedians(ctx context.Context, q *sql.DB, first, last int64)
 }
 
 // fineCounts reads the fine buckets of each (day, first, last) target.
-func fineCounts(ctx context.Context, q *sql.DB, targets [][3]int64, fn func(day int64, bucket int, n int64)) error {
+func fineCounts(ctx context.Context, q querier, targets [][3]int64, fn func(day int64, bucket int, n int64)) error {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -438,4 +465,36 @@ func rankBucket(counts []int64, rank int64) int {
 		}
 	}
 	return len(counts) - 1 // the rollups disagree with themselves: show the last rather than fail
+}
+
+// querier is a read pool or a read transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// overdue counts the open cases of group g due before now. It walks at most overdueCap index
+// entries on the near side of now; past that it counts the side after now (also capped) and
+// subtracts it from open, the group's backlog tally. Only when both sides are long does it
+// count the whole range before now, so the cost follows the shorter side, not the backlog.
+func overdue(ctx context.Context, q querier, g OverdueGroup, now time.Time, open int64) (int64, error) {
+	at := db.Millis(now)
+	var n int64
+	if err := q.QueryRowContext(ctx, QOverdueCapped, g.Statuses[0], g.Statuses[1], at, overdueCap).Scan(&n); err != nil {
+		return 0, fmt.Errorf("dashboard overdue: %w", err)
+	}
+	if n < int64(overdueCap) {
+		return n, nil
+	}
+	var notDue int64
+	if err := q.QueryRowContext(ctx, QNotDueCapped, g.Statuses[0], g.Statuses[1], at, overdueCap).Scan(&notDue); err != nil {
+		return 0, fmt.Errorf("dashboard overdue: %w", err)
+	}
+	if notDue < int64(overdueCap) {
+		return open - notDue, nil
+	}
+	if err := q.QueryRowContext(ctx, QOverdue, g.Statuses[0], g.Statuses[1], at).Scan(&n); err != nil {
+		return 0, fmt.Errorf("dashboard overdue: %w", err)
+	}
+	return n, nil
 }

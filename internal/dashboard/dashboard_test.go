@@ -169,11 +169,41 @@ func checkAgainstBase(t *testing.T, q *sql.DB, f *dashboard.Figures, r dashboard
 			t.Errorf("backlog %s = %d, want %d", queue, f.Backlog[k], wantN)
 		}
 	}
-	var overdue int64
-	must(t, q.QueryRow(`SELECT count(*) FROM cases WHERE status NOT IN ('approved', 'rejected', 'pending_info') AND sla_due < ?`,
-		db.Millis(now)).Scan(&overdue))
-	if f.Overdue != overdue {
-		t.Errorf("overdue now = %d, want %d", f.Overdue, overdue)
+	checkOverdue(t, q, f, now)
+}
+
+// checkOverdue compares the open cases past due now with a count of the cases table.
+func checkOverdue(t *testing.T, q *sql.DB, f *dashboard.Figures, now time.Time) {
+	t.Helper()
+	var total int64
+	for key, statuses := range map[string]string{"review": "'new', 'in_review'", "escalated": "'escalated'",
+		"second_approval": "'awaiting_second_approval'"} {
+		var n int64
+		must(t, q.QueryRow(`SELECT count(*) FROM cases WHERE status IN (`+statuses+`) AND sla_due < ?`, db.Millis(now)).Scan(&n))
+		if f.OverdueBy[key] != n {
+			t.Errorf("overdue %s at %s = %d, want %d", key, now, f.OverdueBy[key], n)
+		}
+		total += n
+	}
+	if f.Overdue != total {
+		t.Errorf("overdue at %s = %d, want %d", now, f.Overdue, total)
+	}
+}
+
+// TestOverdueEveryPath: the count before now, the backlog minus the count after now, and the
+// full count (both sides long) all give the right figure.
+func TestOverdueEveryPath(t *testing.T) {
+	d, _ := generated(t)
+	for _, cap := range []int{5000, 3} {
+		restore := dashboard.SetOverdueCap(cap)
+		for _, now := range []time.Time{start.AddDate(0, 0, 3), start.AddDate(0, 0, 20)} {
+			f, err := dashboard.Load(context.Background(), d.Read, dashboard.Range{From: start, To: start}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkOverdue(t, d.Read, f, now)
+		}
+		restore()
 	}
 }
 
