@@ -40,7 +40,7 @@ type PointChart struct {
 	Values     []float64 // in Unit
 	Has        []bool
 	Labels     []string // each point's value as text
-	Unit       string
+	UnitName   string   // what the y axis counts: "minutes", "hours"
 }
 
 var palette = []string{"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"}
@@ -216,7 +216,8 @@ func (c PointChart) layout() plot {
 		}
 	}
 	ymax := niceMax(top)
-	axes(&p, ymax, " "+c.Unit)
+	axes(&p, ymax, "")
+	p.Texts = append(p.Texts, chartText{X: plotLeft, Y: plotTop - 14, Anchor: "start", Text: "in " + c.UnitName, Size: "12"})
 	band := float64(plotRight-plotLeft) / float64(max(n, 1))
 	scale := float64(plotBottom-plotTop) / ymax
 	every := xLabelEvery(n)

@@ -73,14 +73,14 @@ func breachesChart(f *dashboard.Figures) BarChart {
 
 func medianChart(f *dashboard.Figures) PointChart {
 	c := PointChart{ID: "chart-median", Title: "Median time to a final decision", Categories: dayLabels(f),
-		Values: make([]float64, len(f.Dates)), Has: make([]bool, len(f.Dates)), Labels: make([]string, len(f.Dates)), Unit: "min"}
+		Values: make([]float64, len(f.Dates)), Has: make([]bool, len(f.Dates)), Labels: make([]string, len(f.Dates)), UnitName: "minutes"}
 	var top float64
 	for _, m := range f.Medians {
 		top = math.Max(top, m.Minutes())
 	}
 	div := 1.0
 	if top >= 24*60 {
-		c.Unit, div = "h", 60
+		c.UnitName, div = "hours", 60
 	}
 	for i, m := range f.Medians {
 		c.Labels[i] = m.String()
