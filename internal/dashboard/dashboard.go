@@ -341,14 +341,16 @@ type Counts struct {
 	Finals    int64 // of those, final decisions (status_to approved or rejected)
 }
 
+// QCounts reads Counts from three rollups' key ranges.
+const QCounts = `SELECT
+		(SELECT coalesce(sum(n), 0) FROM dash_received WHERE day BETWEEN ?1 AND ?2),
+		(SELECT coalesce(sum(n), 0) FROM dash_outcomes WHERE day BETWEEN ?1 AND ?2),
+		(SELECT coalesce(sum(decided), 0) FROM dash_finals WHERE day BETWEEN ?1 AND ?2)`
+
 // CountRange reads Counts for r.
 func CountRange(ctx context.Context, q *sql.DB, r Range) (Counts, error) {
 	var c Counts
-	err := q.QueryRowContext(ctx, `SELECT
-		(SELECT coalesce(sum(n), 0) FROM dash_received WHERE day BETWEEN ?1 AND ?2),
-		(SELECT coalesce(sum(n), 0) FROM dash_outcomes WHERE day BETWEEN ?1 AND ?2),
-		(SELECT coalesce(sum(decided), 0) FROM dash_finals WHERE day BETWEEN ?1 AND ?2)`,
-		r.first(), r.last()).Scan(&c.Cases, &c.Decisions, &c.Finals)
+	err := q.QueryRowContext(ctx, QCounts, r.first(), r.last()).Scan(&c.Cases, &c.Decisions, &c.Finals)
 	if err != nil {
 		return c, fmt.Errorf("dashboard counts: %w", err)
 	}

@@ -25,6 +25,7 @@ func TestDashboardQueryPlans(t *testing.T) {
 		{"coarse durations", dashboard.QCoarse, []any{1, 2}, "SEARCH dash_durations_coarse USING PRIMARY KEY (day>? AND day<?)"},
 		{"fine durations", dashboard.QFineIn, []any{"[[1,2,3]]"}, "SEARCH f USING PRIMARY KEY (day=? AND bucket>? AND bucket<?)"},
 		{"backlog", dashboard.QBacklog, nil, "SCAN dash_backlog"}, // five rows
+		{"report counts", dashboard.QCounts, []any{1, 2}, "SEARCH dash_outcomes USING PRIMARY KEY (day>? AND day<?)"},
 		{"overdue now, capped", dashboard.QOverdueCapped, []any{"new", "in_review", 1, 10}, "SEARCH cases USING COVERING INDEX cases_status_due (status=? AND sla_due<?)"},
 		{"not yet due, capped", dashboard.QNotDueCapped, []any{"new", "in_review", 1, 10}, "SEARCH cases USING COVERING INDEX cases_status_due (status=? AND sla_due>?)"},
 		{"overdue now", dashboard.QOverdue, []any{"escalated", "escalated", 1}, "SEARCH cases USING COVERING INDEX cases_status_due (status=? AND sla_due<?)"},
