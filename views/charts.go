@@ -233,7 +233,7 @@ func (c PointChart) layout() plot {
 		y := plotBottom - c.Values[i]*scale
 		p.Points = append(p.Points, shape{X: x, Y: y, W: 4, Class: "point", Title: c.Categories[i] + ": " + c.Labels[i]})
 		path += f1(x) + "," + f1(y) + " "
-		if n <= 31 {
+		if n <= 14 { // beyond, the labels would overlap: the points' titles and the table carry them
 			p.Texts = append(p.Texts, chartText{X: x, Y: y - 8, Anchor: "middle", Text: c.Labels[i], Size: valueFont(n)})
 		}
 	}
