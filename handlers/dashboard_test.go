@@ -43,7 +43,7 @@ func TestDashboard(t *testing.T) {
 	if !strings.Contains(body, `value="2026-10-14"`) || !strings.Contains(body, `value="2026-11-12"`) {
 		t.Errorf("default range not 2026-10-14..2026-11-12")
 	}
-	if got := text(t, body, "sum-received"); got != strconv.Itoa(w.Cases) {
+	if got := dashText(t, body, "sum-received"); got != strconv.Itoa(w.Cases) {
 		t.Errorf("cases received = %s, want %d", got, w.Cases)
 	}
 	// Steps taken after today (the generator runs ahead of the clock) are outside the range.
@@ -52,11 +52,11 @@ func TestDashboard(t *testing.T) {
 		time.Date(2026, 11, 13, 0, 0, 0, 0, time.UTC).UnixMilli()).Scan(&steps); err != nil {
 		t.Fatal(err)
 	}
-	if got := text(t, body, "sum-decisions"); got != strconv.Itoa(steps) || steps >= w.Steps {
+	if got := dashText(t, body, "sum-decisions"); got != strconv.Itoa(steps) || steps >= w.Steps {
 		t.Errorf("decision steps = %s, want %d (of %d)", got, steps, w.Steps)
 	}
 	for _, id := range []string{"chart-received", "chart-outcomes", "chart-sla", "chart-actors", "chart-backlog", "chart-overdue"} {
-		svg := element(t, body, `<svg class="chart" id="`+id+`"`, "</svg>")
+		svg := dashElement(t, body, `<svg class="chart" id="`+id+`"`, "</svg>")
 		if !strings.Contains(svg, `class="bar"`) {
 			t.Errorf("%s has no bars", id)
 		}
@@ -64,7 +64,7 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("%s has no table of its numbers", id)
 		}
 	}
-	if svg := element(t, body, `<svg class="chart" id="chart-median"`, "</svg>"); !strings.Contains(svg, "<circle") {
+	if svg := dashElement(t, body, `<svg class="chart" id="chart-median"`, "</svg>"); !strings.Contains(svg, "<circle") {
 		t.Errorf("median chart has no points")
 	}
 
@@ -73,7 +73,7 @@ func TestDashboard(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("range: %d", resp.StatusCode)
 	}
-	table := element(t, body, `id="chart-received-table"`, "</table>")
+	table := dashElement(t, body, `id="chart-received-table"`, "</table>")
 	if n := strings.Count(table, `<th scope="row">`); n != 3 {
 		t.Errorf("received table has %d day rows, want 3", n)
 	}
@@ -101,7 +101,7 @@ func TestDashboard(t *testing.T) {
 }
 
 // text returns the text content of the element with the given id.
-func text(t *testing.T, body, id string) string {
+func dashText(t *testing.T, body, id string) string {
 	t.Helper()
 	m := regexp.MustCompile(`id="` + id + `">([^<]*)<`).FindStringSubmatch(body)
 	if m == nil {
@@ -111,7 +111,7 @@ func text(t *testing.T, body, id string) string {
 }
 
 // element returns body from the first occurrence of start to the next end.
-func element(t *testing.T, body, start, end string) string {
+func dashElement(t *testing.T, body, start, end string) string {
 	t.Helper()
 	i := strings.Index(body, start)
 	if i < 0 {

@@ -43,15 +43,15 @@ type PointChart struct {
 	UnitName   string   // what the y axis counts: "minutes", "hours"
 }
 
-var palette = []string{"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"}
+var chartPalette = []string{"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"}
 
-// patternDef is an SVG <pattern>: the series' colour with a mark of its own over it.
-type patternDef struct {
+// chartPattern is an SVG <pattern>: the series' colour with a mark of its own over it.
+type chartPattern struct {
 	ID, Color, Mark string // Mark: an SVG path over a 8×8 tile, "" for a plain fill
 	Dark            bool   // draw the mark in black (light colours) rather than white
 }
 
-var marks = []string{
+var chartMarks = []string{
 	"",                                   // plain
 	"M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4", // diagonal lines
 	"M2,2 h1 v1 h-1 z M6,6 h1 v1 h-1 z",  // dots
@@ -62,35 +62,35 @@ var marks = []string{
 	"M0,8 l8,-8",                         // single diagonal
 }
 
-func patterns(id string, n int) []patternDef {
-	out := make([]patternDef, n)
+func chartPatterns(id string, n int) []chartPattern {
+	out := make([]chartPattern, n)
 	for i := range out {
-		c := palette[i%len(palette)]
-		out[i] = patternDef{ID: fmt.Sprintf("%s-p%d", id, i), Color: c, Mark: marks[i%len(marks)], Dark: c == "#F0E442" || c == "#E69F00" || c == "#56B4E9"}
+		c := chartPalette[i%len(chartPalette)]
+		out[i] = chartPattern{ID: fmt.Sprintf("%s-p%d", id, i), Color: c, Mark: chartMarks[i%len(chartMarks)], Dark: c == "#F0E442" || c == "#E69F00" || c == "#56B4E9"}
 	}
 	return out
 }
 
-func (p patternDef) Fill() string { return "url(#" + p.ID + ")" }
-func (p patternDef) Stroke() string {
+func (p chartPattern) Fill() string { return "url(#" + p.ID + ")" }
+func (p chartPattern) Stroke() string {
 	if p.Dark {
 		return "#000"
 	}
 	return "#fff"
 }
 
-// plot is a laid-out chart: plain shapes with coordinates, ready to draw.
-type plot struct {
+// chartPlot is a laid-out chart: plain shapes with coordinates, ready to draw.
+type chartPlot struct {
 	Width, Height int
-	Patterns      []patternDef
-	Rects         []shape
-	Lines         []shape
+	Patterns      []chartPattern
+	Rects         []chartShape
+	Lines         []chartShape
 	Texts         []chartText
-	Points        []shape
+	Points        []chartShape
 	Path          string // polyline points of a PointChart
 }
 
-type shape struct {
+type chartShape struct {
 	X, Y, W, H     float64 // rects; lines use X,Y → W,H as x2,y2; points use X,Y and W as radius
 	Fill, Title    string
 	Class, Pattern string
@@ -104,7 +104,7 @@ type chartText struct {
 	Weight string
 }
 
-func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+func svgNum(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // Plot area of the vertical charts, in viewBox units.
 const (
@@ -118,8 +118,8 @@ const (
 	maxBarValue = 45 // label bars with their totals when there are at most this many
 )
 
-// niceMax rounds v up to 1, 2 or 5 times a power of ten, so the axis reads well.
-func niceMax(v float64) float64 {
+// chartNiceMax rounds v up to 1, 2 or 5 times a power of ten, so the axis reads well.
+func chartNiceMax(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
@@ -132,11 +132,11 @@ func niceMax(v float64) float64 {
 	return 10 * p
 }
 
-// xLabelEvery is how many categories lie between two x-axis labels, so that at most ~12 show.
-func xLabelEvery(n int) int { return max(1, (n+11)/12) }
+// chartLabelEvery is how many categories lie between two x-axis labels, so that at most ~12 show.
+func chartLabelEvery(n int) int { return max(1, (n+11)/12) }
 
-func (c BarChart) layout() plot {
-	p := plot{Width: chartW, Height: chartH, Patterns: patterns(c.ID, len(c.Series))}
+func (c BarChart) layout() chartPlot {
+	p := chartPlot{Width: chartW, Height: chartH, Patterns: chartPatterns(c.ID, len(c.Series))}
 	n := len(c.Categories)
 	totals := make([]int64, n)
 	var top int64
@@ -146,13 +146,13 @@ func (c BarChart) layout() plot {
 		}
 		top = max(top, totals[i])
 	}
-	ymax := niceMax(float64(top))
-	axes(&p, ymax, "")
-	legend(&p, c.Series, p.Patterns)
+	ymax := chartNiceMax(float64(top))
+	chartAxes(&p, ymax, "")
+	chartLegend(&p, c.Series, p.Patterns)
 	band := float64(plotRight-plotLeft) / float64(max(n, 1))
 	barW := math.Max(1, band*0.72)
 	scale := float64(plotBottom-plotTop) / ymax
-	every := xLabelEvery(n)
+	every := chartLabelEvery(n)
 	for i := range n {
 		x := plotLeft + band*float64(i) + (band-barW)/2
 		y := float64(plotBottom)
@@ -163,51 +163,51 @@ func (c BarChart) layout() plot {
 			}
 			h := float64(v) * scale
 			y -= h
-			p.Rects = append(p.Rects, shape{X: x, Y: y, W: barW, H: h, Fill: p.Patterns[k].Fill(), Class: "bar",
+			p.Rects = append(p.Rects, chartShape{X: x, Y: y, W: barW, H: h, Fill: p.Patterns[k].Fill(), Class: "bar",
 				Title: fmt.Sprintf("%s, %s: %d", c.Categories[i], s.Label, v)})
 		}
 		if totals[i] > 0 && n <= maxBarValue {
-			p.Texts = append(p.Texts, chartText{X: x + barW/2, Y: y - 3, Anchor: "middle", Text: strconv.FormatInt(totals[i], 10), Size: valueFont(n)})
+			p.Texts = append(p.Texts, chartText{X: x + barW/2, Y: y - 3, Anchor: "middle", Text: strconv.FormatInt(totals[i], 10), Size: chartValueFont(n)})
 		}
 		if i%every == 0 {
-			p.Texts = append(p.Texts, chartText{X: x + barW/2, Y: plotBottom + 16, Anchor: "middle", Text: axisDay(c.Categories[i]), Size: "11"})
+			p.Texts = append(p.Texts, chartText{X: x + barW/2, Y: plotBottom + 16, Anchor: "middle", Text: chartAxisDay(c.Categories[i]), Size: "11"})
 		}
 	}
 	return p
 }
 
-func valueFont(n int) string {
+func chartValueFont(n int) string {
 	if n > 20 {
 		return "9"
 	}
 	return "11"
 }
 
-// axes draws the y axis with three gridlines, labelled in unit.
-func axes(p *plot, ymax float64, unit string) {
+// chartAxes draws the y axis with three gridlines, labelled in unit.
+func chartAxes(p *chartPlot, ymax float64, unit string) {
 	for _, frac := range []float64{0, 0.5, 1} {
 		y := plotBottom - frac*float64(plotBottom-plotTop)
-		p.Lines = append(p.Lines, shape{X: plotLeft, Y: y, W: plotRight, H: y, Class: "grid"})
+		p.Lines = append(p.Lines, chartShape{X: plotLeft, Y: y, W: plotRight, H: y, Class: "grid"})
 		v := ymax * frac
 		text := strconv.FormatFloat(v, 'f', -1, 64)
 		if v != math.Trunc(v) {
-			text = f1(v)
+			text = svgNum(v)
 		}
 		p.Texts = append(p.Texts, chartText{X: plotLeft - 6, Y: y + 4, Anchor: "end", Text: text + unit, Size: "11"})
 	}
 }
 
-func legend(p *plot, series []Series, pats []patternDef) {
+func chartLegend(p *chartPlot, series []Series, pats []chartPattern) {
 	x := float64(plotLeft)
 	for k, s := range series {
-		p.Rects = append(p.Rects, shape{X: x, Y: legendY - 10, W: 14, H: 14, Fill: pats[k].Fill(), Class: "swatch"})
+		p.Rects = append(p.Rects, chartShape{X: x, Y: legendY - 10, W: 14, H: 14, Fill: pats[k].Fill(), Class: "swatch"})
 		p.Texts = append(p.Texts, chartText{X: x + 19, Y: legendY + 1, Anchor: "start", Text: s.Label, Size: "12"})
 		x += 19 + float64(len([]rune(s.Label)))*6.6 + 16
 	}
 }
 
-func (c PointChart) layout() plot {
-	p := plot{Width: chartW, Height: chartH}
+func (c PointChart) layout() chartPlot {
+	p := chartPlot{Width: chartW, Height: chartH}
 	n := len(c.Categories)
 	var top float64
 	for i, v := range c.Values {
@@ -215,37 +215,37 @@ func (c PointChart) layout() plot {
 			top = math.Max(top, v)
 		}
 	}
-	ymax := niceMax(top)
-	axes(&p, ymax, "")
+	ymax := chartNiceMax(top)
+	chartAxes(&p, ymax, "")
 	p.Texts = append(p.Texts, chartText{X: plotLeft, Y: plotTop - 14, Anchor: "start", Text: "in " + c.UnitName, Size: "12"})
 	band := float64(plotRight-plotLeft) / float64(max(n, 1))
 	scale := float64(plotBottom-plotTop) / ymax
-	every := xLabelEvery(n)
+	every := chartLabelEvery(n)
 	path := ""
 	for i := range n {
 		x := plotLeft + band*float64(i) + band/2
 		if i%every == 0 {
-			p.Texts = append(p.Texts, chartText{X: x, Y: plotBottom + 16, Anchor: "middle", Text: axisDay(c.Categories[i]), Size: "11"})
+			p.Texts = append(p.Texts, chartText{X: x, Y: plotBottom + 16, Anchor: "middle", Text: chartAxisDay(c.Categories[i]), Size: "11"})
 		}
 		if !c.Has[i] {
 			continue
 		}
 		y := plotBottom - c.Values[i]*scale
-		p.Points = append(p.Points, shape{X: x, Y: y, W: 4, Class: "point", Title: c.Categories[i] + ": " + c.Labels[i]})
-		path += f1(x) + "," + f1(y) + " "
+		p.Points = append(p.Points, chartShape{X: x, Y: y, W: 4, Class: "point", Title: c.Categories[i] + ": " + c.Labels[i]})
+		path += svgNum(x) + "," + svgNum(y) + " "
 		if n <= 14 { // beyond, the labels would overlap: the points' titles and the table carry them
-			p.Texts = append(p.Texts, chartText{X: x, Y: y - 8, Anchor: "middle", Text: c.Labels[i], Size: valueFont(n)})
+			p.Texts = append(p.Texts, chartText{X: x, Y: y - 8, Anchor: "middle", Text: c.Labels[i], Size: chartValueFont(n)})
 		}
 	}
 	p.Path = path
 	return p
 }
 
-// hbarLayout lays out horizontal bars: label, bar, value (and note) on one line each.
-func hbarLayout(id string, bars []HBar) plot {
+// hbarChartLayout lays out horizontal bars: label, bar, value (and note) on one line each.
+func hbarChartLayout(id string, bars []HBar) chartPlot {
 	const rowH, labelW, valueW = 30, 210, 150
 	h := max(1, len(bars))*rowH + 10
-	p := plot{Width: chartW, Height: h, Patterns: patterns(id, 1)}
+	p := chartPlot{Width: chartW, Height: h, Patterns: chartPatterns(id, 1)}
 	var top int64
 	for _, b := range bars {
 		top = max(top, b.Value)
@@ -259,7 +259,7 @@ func hbarLayout(id string, bars []HBar) plot {
 		}
 		p.Texts = append(p.Texts, chartText{X: labelW - 8, Y: y + 15, Anchor: "end", Text: b.Label, Size: "12"})
 		if b.Value > 0 {
-			p.Rects = append(p.Rects, shape{X: labelW, Y: y, W: math.Max(w, 1), H: rowH - 10, Fill: p.Patterns[0].Fill(), Class: "bar",
+			p.Rects = append(p.Rects, chartShape{X: labelW, Y: y, W: math.Max(w, 1), H: rowH - 10, Fill: p.Patterns[0].Fill(), Class: "bar",
 				Title: fmt.Sprintf("%s: %d", b.Label, b.Value)})
 		}
 		text := strconv.FormatInt(b.Value, 10)
@@ -271,8 +271,8 @@ func hbarLayout(id string, bars []HBar) plot {
 	return p
 }
 
-// axisDay shortens a YYYY-MM-DD category to MM-DD for the x axis (the tables keep the year).
-func axisDay(cat string) string {
+// chartAxisDay shortens a YYYY-MM-DD category to MM-DD for the x axis (the tables keep the year).
+func chartAxisDay(cat string) string {
 	if len(cat) == 10 && cat[4] == '-' {
 		return cat[5:]
 	}

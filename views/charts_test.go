@@ -15,7 +15,7 @@ func TestBarChartLayout(t *testing.T) {
 	c := BarChart{ID: "t", Title: "Cases", Categories: []string{"2026-11-01", "2026-11-02", "2026-11-03"},
 		Series: []Series{{Label: "fptai", Values: []int64{3, 0, 7}}, {Label: "generic", Values: []int64{1, 0, 2}}}}
 	p := c.layout()
-	var bars []shape
+	var bars []chartShape
 	for _, r := range p.Rects {
 		if r.Class == "bar" {
 			bars = append(bars, r)
@@ -24,7 +24,7 @@ func TestBarChartLayout(t *testing.T) {
 	if len(bars) != 4 {
 		t.Fatalf("%d bar segments, want 4 (zeros draw nothing)", len(bars))
 	}
-	unit := float64(plotBottom-plotTop) / niceMax(9) // the tallest day is 9: the axis goes to 10
+	unit := float64(plotBottom-plotTop) / chartNiceMax(9) // the tallest day is 9: the axis goes to 10
 	for i, want := range []int64{3, 1, 7, 2} {
 		if got := bars[i].H; math.Abs(got-float64(want)*unit) > 0.01 {
 			t.Errorf("segment %d is %.2f high, want %.2f", i, got, float64(want)*unit)
@@ -58,7 +58,7 @@ func TestBarChartLayout(t *testing.T) {
 
 func TestNiceMax(t *testing.T) {
 	for _, tt := range []struct{ in, want float64 }{{0, 1}, {1, 1}, {3, 5}, {9, 10}, {11, 20}, {250, 500}, {12000, 20000}} {
-		if got := niceMax(tt.in); got != tt.want {
+		if got := chartNiceMax(tt.in); got != tt.want {
 			t.Errorf("niceMax(%v) = %v, want %v", tt.in, got, tt.want)
 		}
 	}

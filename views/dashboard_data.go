@@ -10,21 +10,21 @@ import (
 
 // The dashboard's charts, built from its figures.
 
-var outcomeLabels = map[string]string{
+var dashOutcomeLabels = map[string]string{
 	"approved": "Approved", "rejected": "Rejected", "pending_info": "Info requested", "escalated": "Escalated",
 	"awaiting_second_approval": "To second approval", "in_review": "Returned to review",
 }
 
-var queueLabels = map[string]string{
+var dashQueueLabels = map[string]string{
 	"unassigned": "Unassigned", "assigned": "Assigned / in review", "escalated": "Escalated",
 	"pending_info": "Waiting for information", "second_approval": "Second approval",
 }
 
-var overdueLabels = map[string]string{
+var dashOverdueLabels = map[string]string{
 	"review": "New or in review", "escalated": "Escalated", "second_approval": "Second approval",
 }
 
-func dayLabels(f *dashboard.Figures) []string {
+func dashDays(f *dashboard.Figures) []string {
 	out := make([]string, len(f.Dates))
 	for i, d := range f.Dates {
 		out[i] = d.Format("2006-01-02")
@@ -32,8 +32,8 @@ func dayLabels(f *dashboard.Figures) []string {
 	return out
 }
 
-func receivedChart(f *dashboard.Figures) BarChart {
-	c := BarChart{ID: "chart-received", Title: "Cases received per day, by provider", Categories: dayLabels(f)}
+func dashReceivedChart(f *dashboard.Figures) BarChart {
+	c := BarChart{ID: "chart-received", Title: "Cases received per day, by provider", Categories: dashDays(f)}
 	for j, p := range f.Providers {
 		s := Series{Label: p, Values: make([]int64, len(f.Dates))}
 		for i := range f.Dates {
@@ -44,10 +44,10 @@ func receivedChart(f *dashboard.Figures) BarChart {
 	return c
 }
 
-func outcomesChart(f *dashboard.Figures) BarChart {
-	c := BarChart{ID: "chart-outcomes", Title: "Outcomes of decisions per day", Categories: dayLabels(f)}
+func dashOutcomesChart(f *dashboard.Figures) BarChart {
+	c := BarChart{ID: "chart-outcomes", Title: "Outcomes of decisions per day", Categories: dashDays(f)}
 	for k, o := range dashboard.Outcomes {
-		s := Series{Label: outcomeLabels[o], Values: make([]int64, len(f.Dates))}
+		s := Series{Label: dashOutcomeLabels[o], Values: make([]int64, len(f.Dates))}
 		var any bool
 		for i := range f.Dates {
 			s.Values[i] = f.Outcomes[i][k]
@@ -60,19 +60,19 @@ func outcomesChart(f *dashboard.Figures) BarChart {
 	return c
 }
 
-func breachesChart(f *dashboard.Figures) BarChart {
+func dashBreachesChart(f *dashboard.Figures) BarChart {
 	onTime := Series{Label: "Decided within SLA", Values: make([]int64, len(f.Dates))}
 	late := Series{Label: "Decided after SLA due", Values: make([]int64, len(f.Dates))}
 	for i := range f.Dates {
 		onTime.Values[i] = f.Decided[i] - f.Breached[i]
 		late.Values[i] = f.Breached[i]
 	}
-	return BarChart{ID: "chart-sla", Title: "Final decisions per day: within SLA and breached", Categories: dayLabels(f),
+	return BarChart{ID: "chart-sla", Title: "Final decisions per day: within SLA and breached", Categories: dashDays(f),
 		Series: []Series{onTime, late}}
 }
 
-func medianChart(f *dashboard.Figures) PointChart {
-	c := PointChart{ID: "chart-median", Title: "Median time to a final decision", Categories: dayLabels(f),
+func dashMedianChart(f *dashboard.Figures) PointChart {
+	c := PointChart{ID: "chart-median", Title: "Median time to a final decision", Categories: dashDays(f),
 		Values: make([]float64, len(f.Dates)), Has: make([]bool, len(f.Dates)), Labels: make([]string, len(f.Dates)), UnitName: "minutes"}
 	var top float64
 	for _, m := range f.Medians {
@@ -91,23 +91,23 @@ func medianChart(f *dashboard.Figures) PointChart {
 	return c
 }
 
-func backlogBars(f *dashboard.Figures) []HBar {
+func dashBacklogBars(f *dashboard.Figures) []HBar {
 	out := make([]HBar, len(dashboard.Queues))
 	for k, q := range dashboard.Queues {
-		out[k] = HBar{Label: queueLabels[q], Value: f.Backlog[k]}
+		out[k] = HBar{Label: dashQueueLabels[q], Value: f.Backlog[k]}
 	}
 	return out
 }
 
-func overdueBars(f *dashboard.Figures) []HBar {
+func dashOverdueBars(f *dashboard.Figures) []HBar {
 	var out []HBar
 	for _, g := range dashboard.OverdueGroups {
-		out = append(out, HBar{Label: overdueLabels[g.Key], Value: f.OverdueBy[g.Key]})
+		out = append(out, HBar{Label: dashOverdueLabels[g.Key], Value: f.OverdueBy[g.Key]})
 	}
 	return out
 }
 
-func actorBars(f *dashboard.Figures) []HBar {
+func dashActorBars(f *dashboard.Figures) []HBar {
 	out := make([]HBar, len(f.Actors))
 	for i, a := range f.Actors {
 		out[i] = HBar{Label: a.Actor, Value: a.N}
@@ -115,7 +115,7 @@ func actorBars(f *dashboard.Figures) []HBar {
 	return out
 }
 
-func totalBreached(f *dashboard.Figures) (decided, breached int64) {
+func dashBreached(f *dashboard.Figures) (decided, breached int64) {
 	for i := range f.Decided {
 		decided += f.Decided[i]
 		breached += f.Breached[i]
@@ -130,7 +130,7 @@ func sharePercent(part, whole int64) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(part)/float64(whole))
 }
 
-func openTotal(f *dashboard.Figures) int64 {
+func dashOpen(f *dashboard.Figures) int64 {
 	var t int64
 	for _, n := range f.Backlog {
 		t += n
@@ -138,4 +138,4 @@ func openTotal(f *dashboard.Figures) int64 {
 	return t
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+func dashCount(n int64) string { return strconv.FormatInt(n, 10) }

@@ -151,7 +151,7 @@ func DashboardPage(v Viewer, f *dashboard.Figures) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = BarChartFigure(receivedChart(f)).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = BarChartFigure(dashReceivedChart(f)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -159,7 +159,7 @@ func DashboardPage(v Viewer, f *dashboard.Figures) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = BarChartFigure(outcomesChart(f)).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = BarChartFigure(dashOutcomesChart(f)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -167,7 +167,7 @@ func DashboardPage(v Viewer, f *dashboard.Figures) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = BarChartFigure(breachesChart(f)).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = BarChartFigure(dashBreachesChart(f)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -175,7 +175,7 @@ func DashboardPage(v Viewer, f *dashboard.Figures) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = PointChartFigure(medianChart(f), "Each day's median lies within the range shown: durations are counted in 1-minute steps under 24 hours and 1-hour steps up to 30 days. Time paused while waiting for information is left out.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = PointChartFigure(dashMedianChart(f), "Each day's median lies within the range shown: durations are counted in 1-minute steps under 24 hours and 1-hour steps up to 30 days. Time paused while waiting for information is left out.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -183,7 +183,7 @@ func DashboardPage(v Viewer, f *dashboard.Figures) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = HBarFigure("chart-actors", "Decisions per person", "Person", actorBars(f)).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = HBarFigure("chart-actors", "Decisions per person", "Person", dashActorBars(f)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -196,7 +196,7 @@ func DashboardPage(v Viewer, f *dashboard.Figures) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = HBarFigure("chart-backlog", "Open cases now, per queue", "Queue", backlogBars(f)).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = HBarFigure("chart-backlog", "Open cases now, per queue", "Queue", dashBacklogBars(f)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -204,7 +204,7 @@ func DashboardPage(v Viewer, f *dashboard.Figures) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = HBarFigure("chart-overdue", "Open cases past their SLA due time now", "Status", overdueBars(f)).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = HBarFigure("chart-overdue", "Open cases past their SLA due time now", "Status", dashOverdueBars(f)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -239,15 +239,15 @@ func dashboardSummary(f *dashboard.Figures) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		decided, breached := totalBreached(f)
+		decided, breached := dashBreached(f)
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<dl class=\"dash-summary\" id=\"dashboard-summary\"><div><dt>Cases received</dt><dd id=\"sum-received\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
-		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(f.TotalReceived))
+		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(dashCount(f.TotalReceived))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 70, Col: 75}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 70, Col: 80}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 		if templ_7745c5c3_Err != nil {
@@ -258,9 +258,9 @@ func dashboardSummary(f *dashboard.Figures) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var12 string
-		templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(f.TotalDecisions))
+		templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(dashCount(f.TotalDecisions))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 71, Col: 77}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 71, Col: 82}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 		if templ_7745c5c3_Err != nil {
@@ -271,9 +271,9 @@ func dashboardSummary(f *dashboard.Figures) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var13 string
-		templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(decided))
+		templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(dashCount(decided))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 72, Col: 67}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 72, Col: 72}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 		if templ_7745c5c3_Err != nil {
@@ -284,9 +284,9 @@ func dashboardSummary(f *dashboard.Figures) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var14 string
-		templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(breached))
+		templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(dashCount(breached))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 73, Col: 75}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 73, Col: 80}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 		if templ_7745c5c3_Err != nil {
@@ -299,7 +299,7 @@ func dashboardSummary(f *dashboard.Figures) templ.Component {
 		var templ_7745c5c3_Var15 string
 		templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(sharePercent(breached, decided))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 73, Col: 112}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 73, Col: 117}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 		if templ_7745c5c3_Err != nil {
@@ -323,9 +323,9 @@ func dashboardSummary(f *dashboard.Figures) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var17 string
-		templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(openTotal(f)))
+		templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(dashCount(dashOpen(f)))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 75, Col: 62}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 75, Col: 66}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 		if templ_7745c5c3_Err != nil {
@@ -336,9 +336,9 @@ func dashboardSummary(f *dashboard.Figures) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var18 string
-		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(f.Overdue))
+		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(dashCount(f.Overdue))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 76, Col: 66}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 76, Col: 71}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 		if templ_7745c5c3_Err != nil {

@@ -311,7 +311,7 @@ func benchLead(ctx context.Context, st *store) (email, password, secret string, 
 	return email, password, key.Secret(), nil
 }
 
-var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+var benchCSRFField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // benchSignIn signs in through the real /login and /mfa forms and returns a client with the session.
 func benchSignIn(base, email, password, secret string) (*http.Client, error) {
@@ -324,7 +324,7 @@ func benchSignIn(base, email, password, secret string) (*http.Client, error) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		mm := csrfField.FindSubmatch(b)
+		mm := benchCSRFField.FindSubmatch(b)
 		if mm == nil {
 			return fmt.Errorf("sign-in: no form at %s (%d)", path, resp.StatusCode)
 		}

@@ -26,7 +26,7 @@ func TestBrowserDashboard(t *testing.T) {
 	// Ten days of cases received through the case store (beside the running server, as the
 	// worker would write them) and worked by reviewers.
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	w := seedWorkload(t, srv.Data, today.AddDate(0, 0, -9))
+	w := seedDashboardWorkload(t, srv.Data, today.AddDate(0, 0, -9))
 
 	lead := srv.createUser(t, "lead", "lan.lead@example.com", vietnameseName)
 	b := srv.newBrowser(t, "lead", shots)
@@ -85,7 +85,7 @@ func TestBrowserDashboard(t *testing.T) {
 }
 
 // seedWorkload writes a generated history into the server's data dir and returns it.
-func seedWorkload(t *testing.T, dir string, start time.Time) dashboardtest.Workload {
+func seedDashboardWorkload(t *testing.T, dir string, start time.Time) dashboardtest.Workload {
 	t.Helper()
 	ctx := context.Background()
 	d, err := db.Open(ctx, dir)
