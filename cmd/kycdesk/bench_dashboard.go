@@ -283,8 +283,8 @@ func benchTriggerCost(ctx context.Context, m *Main, d *db.DB, now time.Time) err
 			}
 		}
 	}
-	m.printf("insert of a case: %s with the rollup triggers, %s without (+%s)\n", withC, bareC, withC-bareC)
-	m.printf("insert of a final decision: %s with the rollup triggers, %s without (+%s)\n", withD, bareD, withD-bareD)
+	m.printf("insert of a case: %s with the rollup triggers, %s without (difference %s)\n", withC, bareC, withC-bareC)
+	m.printf("insert of a final decision: %s with the rollup triggers, %s without (difference %s)\n", withD, bareD, withD-bareD)
 	return nil
 }
 
