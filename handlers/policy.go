@@ -84,6 +84,8 @@ var policy = map[string]access{
 	"GET /audit":        roles(lead, auditor, admin),
 	"GET /audit/verify": roles(lead, auditor, admin),
 
+	"GET /dashboard": roles(lead, auditor),
+
 	"GET /admin/users":                roles(admin),
 	"POST /admin/users":               roles(admin),
 	"POST /admin/users/:id/role":      roles(admin),

@@ -28,6 +28,9 @@ func (s *Server) routes(app *fiber.App) {
 	s.handle(app, "GET", "/audit", s.auditTrail)
 	s.handle(app, "GET", "/audit/verify", s.auditVerify)
 
+	// Dashboard (dashboard.go): the home page of leads and auditors
+	s.handle(app, "GET", "/dashboard", s.dashboardPage)
+
 	// Review workspace (queues.go, cases.go, documents.go)
 	s.handle(app, "GET", "/queues", s.queues)
 	s.handle(app, "GET", "/cases/:id", s.caseWorkspace)

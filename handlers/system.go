@@ -76,7 +76,9 @@ func landing(r auth.Role) string {
 	switch r {
 	case auth.Admin:
 		return "/admin/users"
-	case auth.Analyst, auth.Lead, auth.Auditor:
+	case auth.Lead, auth.Auditor:
+		return "/dashboard"
+	case auth.Analyst:
 		return "/queues"
 	}
 	return "/login"
