@@ -163,7 +163,7 @@ func cccdChecks(in Input, dob time.Time, dobOK bool) []Check {
 	}
 	if dobOK {
 		compared = append(compared, "date of birth "+dob.Format(time.DateOnly))
-		if c := (dob.Year()/100)*100; c != centuryFrom {
+		if c := (dob.Year() / 100) * 100; c != centuryFrom {
 			problems = append(problems, fmt.Sprintf("the digit %d means born %d-%d, the date of birth is in %d", g, centuryFrom, centuryFrom+99, dob.Year()))
 		}
 	}

@@ -50,9 +50,13 @@ func TestChecks(t *testing.T) {
 		reason string // a part of the reason
 	}{
 		// The province code against the place of origin.
-		{"NFD place of origin", func(in *Input) { in.PlaceOfOrigin = norm.NFD.String("Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh") }, "cccd_province", Pass, "TP. Hồ Chí Minh"},
+		{"NFD place of origin", func(in *Input) {
+			in.PlaceOfOrigin = norm.NFD.String("Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh")
+		}, "cccd_province", Pass, "TP. Hồ Chí Minh"},
 		{"Hà Nội card", func(in *Input) { in.IDNumber, in.PlaceOfOrigin = "001195001234", "Hà Nội" }, "cccd_province", Pass, "Hà Nội"},
-		{"NFD Hà Nội", func(in *Input) { in.IDNumber, in.PlaceOfOrigin = "001195001234", norm.NFD.String("Xã Đông Anh, Hà Nội") }, "cccd_province", Pass, "Hà Nội"},
+		{"NFD Hà Nội", func(in *Input) {
+			in.IDNumber, in.PlaceOfOrigin = "001195001234", norm.NFD.String("Xã Đông Anh, Hà Nội")
+		}, "cccd_province", Pass, "Hà Nội"},
 		{"code of another province", func(in *Input) { in.PlaceOfOrigin = "Hà Nội" }, "cccd_province", Mismatch, "Code 079 is TP. Hồ Chí Minh, the place of origin says Hà Nội"},
 		{"tampered province code", func(in *Input) { in.IDNumber = "003195001234" }, "cccd_province", Mismatch, "003 is not a province code"},
 		{"province merged in 2025", func(in *Input) { in.IDNumber, in.PlaceOfOrigin = "080195001234", "Xã Mỹ Yên, Tây Ninh" }, "cccd_province", Pass, "became part of Tây Ninh"},

@@ -37,14 +37,14 @@ func TestProvinceTable(t *testing.T) {
 
 func TestFold(t *testing.T) {
 	for in, want := range map[string]string{
-		"TP. Hồ Chí Minh":                 "tp ho chi minh",
+		"TP. Hồ Chí Minh":                  "tp ho chi minh",
 		norm.NFD.String("TP. Hồ Chí Minh"): "tp ho chi minh",
-		"HÀ NỘI":                          "ha noi",
-		"Hoà Bình":                        "hoa binh", // old tone placement
-		"Hòa Bình":                        "hoa binh",
-		"ĐẮK LẮK":                         "dak lak",
-		"Bà Rịa - Vũng Tàu":               "ba ria vung tau",
-		"  ":                              "",
+		"HÀ NỘI":                           "ha noi",
+		"Hoà Bình":                         "hoa binh", // old tone placement
+		"Hòa Bình":                         "hoa binh",
+		"ĐẮK LẮK":                          "dak lak",
+		"Bà Rịa - Vũng Tàu":                "ba ria vung tau",
+		"  ":                               "",
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
@@ -91,8 +91,8 @@ func TestSameProvince(t *testing.T) {
 		same, merged bool
 	}{
 		{"079", "079", true, false},
-		{"080", "072", true, true},  // Long An became part of Tây Ninh
-		{"074", "079", true, true},  // Bình Dương became part of TP. Hồ Chí Minh
+		{"080", "072", true, true},   // Long An became part of Tây Ninh
+		{"074", "079", true, true},   // Bình Dương became part of TP. Hồ Chí Minh
 		{"072", "080", false, false}, // but Tây Ninh did not become Long An
 		{"001", "079", false, false},
 	} {
