@@ -25,6 +25,8 @@ const (
 )
 
 // Check is one consistency check with the reason for its outcome, in the reviewer's words.
+// A reason never quotes the ID number or the date of birth, which the case page masks until
+// a reviewer reveals them; it may name the province code, sex and expiry date.
 type Check struct {
 	Key    string // stable name ("cccd_province"), for tests and the page's ids
 	Name   string // what was compared
@@ -162,9 +164,9 @@ func cccdChecks(in Input, dob time.Time, dobOK bool) []Check {
 		}
 	}
 	if dobOK {
-		compared = append(compared, "date of birth "+dob.Format(time.DateOnly))
+		compared = append(compared, "the date of birth")
 		if c := (dob.Year() / 100) * 100; c != centuryFrom {
-			problems = append(problems, fmt.Sprintf("the digit %d means born %d-%d, the date of birth is in %d", g, centuryFrom, centuryFrom+99, dob.Year()))
+			problems = append(problems, fmt.Sprintf("the digit %d means born %d-%d, the date of birth is in another century", g, centuryFrom, centuryFrom+99))
 		}
 	}
 	if centuryFrom >= 2100 {
@@ -182,13 +184,13 @@ func cccdChecks(in Input, dob time.Time, dobOK bool) []Check {
 	// Birth-year digits.
 	switch {
 	case !dobOK && in.DateOfBirth != "":
-		year.Status, year.Reason = NotCheckable, fmt.Sprintf("The number says born in %d; the date of birth %q is not a date.", born, in.DateOfBirth)
+		year.Status, year.Reason = NotCheckable, "The date of birth read is not a date."
 	case !dobOK:
-		year.Status, year.Reason = NotCheckable, fmt.Sprintf("The number says born in %d; no date of birth was read.", born)
+		year.Status, year.Reason = NotCheckable, "No date of birth was read to compare digits 5-6 with."
 	case dob.Year()%100 != born%100:
-		year.Status, year.Reason = Mismatch, fmt.Sprintf("Digits 5-6 are %s, the date of birth is %s.", num[4:6], dob.Format("02/01/2006"))
+		year.Status, year.Reason = Mismatch, "Digits 5-6 of the number are not the last two digits of the year of birth."
 	default:
-		year.Status, year.Reason = Pass, fmt.Sprintf("Digits 5-6 are %s, as in the date of birth %s.", num[4:6], dob.Format("02/01/2006"))
+		year.Status, year.Reason = Pass, "Digits 5-6 of the number are the last two digits of the year of birth."
 	}
 	return []Check{province, century, year}
 }
@@ -236,13 +238,15 @@ func mrzChecks(in Input, dob time.Time, dobOK bool) []Check {
 	case num == "":
 		f.Status, f.Reason = NotCheckable, "No ID number was read from the front."
 	case m.IDNumber != "" && m.IDNumber == num, m.IDNumber == "" && strings.HasSuffix(num, m.DocumentNumber) && m.DocumentNumber != "":
-		f.Status, f.Reason = Pass, fmt.Sprintf("The MRZ holds %s, as the front.", firstOf(m.IDNumber, m.DocumentNumber))
+		f.Status, f.Reason = Pass, "The MRZ holds the number on the front."
+	case m.IDNumber != "":
+		f.Status, f.Reason = Mismatch, "The 12-digit number in the MRZ differs from the number on the front."
 	default:
-		f.Status, f.Reason = Mismatch, fmt.Sprintf("The MRZ holds %s, the front %s.", firstOf(m.IDNumber, m.DocumentNumber), num)
+		f.Status, f.Reason = Mismatch, "The MRZ document number is not the end of the number on the front."
 	}
-	compareDate(&fields[1], m.BirthDate, dob, dobOK, "date of birth")
+	compareDate(&fields[1], m.BirthDate, dob, dobOK, "date of birth", true)
 	exp, expOK := parseDate(in.Expiry)
-	compareDate(&fields[2], m.ExpiryDate, exp, expOK, "expiry date")
+	compareDate(&fields[2], m.ExpiryDate, exp, expOK, "expiry date", false)
 
 	f = &fields[3]
 	sex := sexOf(in.Sex)
@@ -272,9 +276,16 @@ func mrzChecks(in Input, dob time.Time, dobOK bool) []Check {
 	return append([]Check{digitsCheck}, fields...)
 }
 
-// compareDate compares an MRZ date (YYMMDD) with a date read from the front.
-func compareDate(c *Check, mrz string, front time.Time, ok bool, what string) {
+// compareDate compares an MRZ date (YYMMDD) with a date read from the front. A personal
+// date (the date of birth, masked on the page until revealed) is not written in the reason.
+func compareDate(c *Check, mrz string, front time.Time, ok bool, what string, personal bool) {
 	switch {
+	case personal && !ok:
+		c.Status, c.Reason = NotCheckable, fmt.Sprintf("No %s was read from the front.", what)
+	case personal && front.Format("060102") == mrz:
+		c.Status, c.Reason = Pass, fmt.Sprintf("The MRZ holds the %s on the front.", what)
+	case personal:
+		c.Status, c.Reason = Mismatch, fmt.Sprintf("The %s in the MRZ differs from the one on the front.", what)
 	case !ok:
 		c.Status, c.Reason = NotCheckable, fmt.Sprintf("The MRZ says %s; no %s was read from the front.", mrzDate(mrz), what)
 	case front.Format("060102") == mrz:
