@@ -49,6 +49,9 @@ func (s *Server) caseWorkspace(c *fiber.Ctx) error {
 		}
 		view.AssigneeEmail = u.Email
 	}
+	if err := s.caseReviewAids(c, &view); err != nil { // case_review_aids.go
+		return err
+	}
 	// The page carries personal data: never kept by the browser or a proxy.
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, fiber.StatusOK, views.CasePage(viewer(c), view))

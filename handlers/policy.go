@@ -64,6 +64,7 @@ var policy = map[string]access{
 	"GET /queues":                   roles(analyst, lead, auditor),
 	"GET /cases/:id":                roles(analyst, lead, auditor),
 	"GET /cases/:id/documents/:doc": roles(analyst, lead, auditor),
+	"POST /cases/:id/reveal":        roles(analyst, lead, auditor),
 
 	"GET /audit":        roles(lead, auditor, admin),
 	"GET /audit/verify": roles(lead, auditor, admin),
