@@ -88,11 +88,19 @@
   // the action now has no form, and is told so.
   function focusForm(id, what) {
     var form = document.getElementById(id);
-    var field = form && form.querySelector("textarea, select, input:not([type=hidden]), button");
+    // The comment or note where there is one (escalate, note), else the form's first control.
+    var field = form && (form.querySelector("textarea") || form.querySelector("select, input:not([type=hidden]), button"));
     if (!field) { toast("No " + what + " on this page: the action bar says what you may do now."); return; }
     form.scrollIntoView({ block: "center" });
     field.focus();
   }
+
+  var pending = null;
+  document.addEventListener("keyup", function () {
+    var run = pending;
+    pending = null;
+    if (run) run();
+  });
 
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.altKey || ev.metaKey || ev.defaultPrevented) return;
@@ -117,9 +125,11 @@
         if (a) a.click(); else handled = false;
         break;
       }
-      case "d": focusForm("decision-form", "decision form"); break;
-      case "e": focusForm("escalate-form", "escalation form"); break;
-      case "n": focusForm("note-form", "note form"); break;
+      // The field takes focus when the key is released: were it focused on keydown, the
+      // letter itself could land in it.
+      case "d": pending = function () { focusForm("decision-form", "decision form"); }; break;
+      case "e": pending = function () { focusForm("escalate-form", "escalation form"); }; break;
+      case "n": pending = function () { focusForm("note-form", "note form"); }; break;
       default: handled = false;
     }
     if (handled) ev.preventDefault();

@@ -197,9 +197,29 @@ func TestBrowserCasePageReviewAids(t *testing.T) {
 		t.Errorf("the viewer fetched documents again: %d audited views before it opened, %d after", viewsBefore, views)
 	}
 
-	// d / e / n without the action bar's forms say so rather than doing nothing silently.
-	b.key("n")
-	b.waitFor("a note about the missing form", `(document.querySelector(".kb-toast") || {}).textContent !== undefined`)
+	// d / e / n go to the action bar's forms (#decision-form, #escalate-form, #note-form, built
+	// with the review actions); where the user has no such form, they say so.
+	b.key("d")
+	b.waitFor("a note about the missing form", `((document.querySelector(".kb-toast:not([hidden])") || {}).textContent || "").startsWith("No decision form")`)
+	evaluate[bool](b, `(document.querySelector("#timeline").insertAdjacentHTML("beforeend",
+		'<form id="escalate-form"><select name="x"><option>a</option></select><textarea name="comment"></textarea></form>' +
+		'<form id="note-form"><textarea name="body"></textarea></form>'), true)`)
+	for _, tc := range []struct{ key, form string }{{"e", "escalate-form"}, {"n", "note-form"}} {
+		evaluate[bool](b, `(document.activeElement.blur(), true)`)
+		b.key(tc.key)
+		if got := evaluate[string](b, `document.activeElement.tagName + "@" + (document.activeElement.form || {}).id`); got != "TEXTAREA@"+tc.form {
+			t.Errorf("%s focused %s, want the textarea of #%s", tc.key, got, tc.form)
+		}
+	}
+	// Typing in the note is typing, not shortcuts: "?" and "j" go into the text.
+	b.key("j?]")
+	if got := evaluate[string](b, `document.querySelector("#note-form textarea").value`); got != "j?]" {
+		t.Errorf("note text %q after typing j?], want it typed", got)
+	}
+	if evaluate[bool](b, `document.querySelector("#shortcuts").classList.contains("open")`) {
+		t.Error("? typed in the note opened the help")
+	}
+	evaluate[bool](b, `(document.activeElement.blur(), true)`)
 
 	// Reveal: the page itself answers the POST, with the number shown.
 	resp = b.clickThrough("#reveal-pii")
