@@ -170,3 +170,14 @@ func TestReasonsCarryNoPII(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRun times every check on the sample card, as the case page runs them:
+// go test -run '^$' -bench Run ./internal/consistency/
+func BenchmarkRun(b *testing.B) {
+	in := card()
+	for b.Loop() {
+		if len(Run(in, now)) != 10 {
+			b.Fatal("checks missing")
+		}
+	}
+}
