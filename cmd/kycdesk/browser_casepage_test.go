@@ -113,6 +113,11 @@ func TestBrowserCasePageReviewAids(t *testing.T) {
 		t.Fatalf("opened case %q, want %s or %s", caseRef, refA, refB)
 	}
 
+	// Anything the page's scripts do that the CSP refuses (an inline style, an inline script)
+	// is recorded here and checked at the end.
+	evaluate[bool](b, `(window.cspViolations = [], document.addEventListener("securitypolicyviolation",
+		e => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI)), true)`)
+
 	// Every image loads; each carries the watermark with the viewer's email.
 	b.wantImagesLoaded("#documents figure.doc img", 2)
 	marks := evaluate[[]string](b, `[...document.querySelectorAll("#documents figure.doc .watermark")].map(w => w.textContent)`)
@@ -186,6 +191,15 @@ func TestBrowserCasePageReviewAids(t *testing.T) {
 		t.Errorf("width %.1f → %.1f (transform %q) after + +, want larger and still rotated", rotated.Width, after.Width, after.Transform)
 	}
 	b.shot("case-viewer-zoomed-rotated")
+	// Full screen keeps the watermark over the image.
+	b.key("f")
+	b.waitFor("full screen", `document.fullscreenElement !== null`)
+	if got := evaluate[bool](b, `(() => { const w = document.querySelector(".viewer-watermark"); const r = w.getBoundingClientRect();
+		return document.fullscreenElement.contains(w) && getComputedStyle(w).display !== "none" && r.width > 0 && r.height > 0; })()`); !got {
+		t.Error("the watermark is not shown in full screen")
+	}
+	b.key("f")
+	b.waitFor("full screen to end", `document.fullscreenElement === null`)
 	b.key("0") // fit
 	b.waitFor("fit", `!document.querySelector(".viewer-canvas img").style.transform.includes("rotate(90deg)")`)
 	b.key(kb.ArrowRight) // the next image, in the viewer
@@ -220,6 +234,10 @@ func TestBrowserCasePageReviewAids(t *testing.T) {
 		t.Error("? typed in the note opened the help")
 	}
 	evaluate[bool](b, `(document.activeElement.blur(), true)`)
+
+	if v := evaluate[[]string](b, `window.cspViolations`); len(v) != 0 {
+		t.Errorf("the CSP refused what the page's scripts did: %q", v)
+	}
 
 	// Reveal: the page itself answers the POST, with the number shown.
 	resp = b.clickThrough("#reveal-pii")
