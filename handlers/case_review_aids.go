@@ -19,7 +19,7 @@ const duplicatesShown = 20
 // redirect: the unmasked page has no URL to land in the history, and reloading asks before
 // sending the form again (another audited view). The page is never cached (caseWorkspace).
 func (s *Server) caseReveal(c *fiber.Ctx) error {
-	if _, _, err := s.caseStore().RevealPII(c.UserContext(), c.Params("id"), identityOf(c).Email); err != nil {
+	if err := s.caseStore().RevealPII(c.UserContext(), c.Params("id"), identityOf(c).Email); err != nil {
 		return err
 	}
 	c.Locals(localPIIRevealed, true)

@@ -331,7 +331,11 @@ func expiryCheck(in Input, now time.Time) Check {
 	case !now.Before(end):
 		c.Status, c.Reason = Mismatch, fmt.Sprintf("Expired on %s.", exp.Format("02/01/2006"))
 	case end.Sub(now) <= ExpirySoon:
-		c.Status, c.Reason = Mismatch, fmt.Sprintf("Expires on %s, within %d days: it will not be valid for long.", exp.Format("02/01/2006"), days+1)
+		left := fmt.Sprintf("%d days", days+1)
+		if days+1 == 1 {
+			left = "1 day"
+		}
+		c.Status, c.Reason = Mismatch, fmt.Sprintf("Expires on %s, in %s: less than 30 days left.", exp.Format("02/01/2006"), left)
 	default:
 		c.Status, c.Reason = Pass, fmt.Sprintf("Valid until %s.", exp.Format("02/01/2006"))
 	}

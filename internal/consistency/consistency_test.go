@@ -103,8 +103,8 @@ func TestChecks(t *testing.T) {
 
 		// Expiry.
 		{"expired", func(in *Input) { in.Expiry = "19/11/2026" }, "document_expiry", Mismatch, "Expired on 19/11/2026"},
-		{"expires today: still valid, soon", func(in *Input) { in.Expiry = "20/11/2026" }, "document_expiry", Mismatch, "within 1 days"},
-		{"expires within 30 days", func(in *Input) { in.Expiry = "10/12/2026" }, "document_expiry", Mismatch, "within 21 days"},
+		{"expires today: still valid, soon", func(in *Input) { in.Expiry = "20/11/2026" }, "document_expiry", Mismatch, "in 1 day:"},
+		{"expires within 30 days", func(in *Input) { in.Expiry = "10/12/2026" }, "document_expiry", Mismatch, "in 21 days:"},
 		{"expires in 60 days", func(in *Input) { in.Expiry = "19/01/2027" }, "document_expiry", Pass, "Valid until 19/01/2027"},
 		{"no expiry on the card", func(in *Input) { in.Expiry = "Không thời hạn" }, "document_expiry", Pass, "no expiry"},
 		{"expiry N/A", func(in *Input) { in.Expiry = "N/A" }, "document_expiry", NotCheckable, "No expiry"},
