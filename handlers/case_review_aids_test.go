@@ -61,6 +61,15 @@ func TestCasePIIMaskedAndRevealed(t *testing.T) {
 	if n := len(revealEntries(t, env, ref)); n != 0 {
 		t.Fatalf("%d reveal entries before any reveal", n)
 	}
+	// Nor does any tab of the queue.
+	for _, q := range []string{"unassigned", "mine", "escalated", "decided"} {
+		_, body := analyst.get("/queues?queue=" + q)
+		for _, pii := range personalData {
+			if strings.Contains(body, pii) {
+				t.Errorf("queue %s shows %q", q, pii)
+			}
+		}
+	}
 
 	// Refused: no CSRF token, an unknown or malformed case, an admin. None is audited.
 	for _, tc := range []struct {
