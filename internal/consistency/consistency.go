@@ -214,7 +214,18 @@ func mrzChecks(in Input, dob time.Time, dobOK bool) []Check {
 		}
 		return out
 	}
-	m, problems := fptai.ParseMRZ(fptai.MRZLines(in.MRZ))
+	lines := fptai.MRZLines(in.MRZ)
+	if compact := strings.Join(lines, ""); len(compact) == 88 && (len(lines) == 1 || len(lines) == 2 && len(lines[0]) == 44) {
+		// A passport's MRZ (ICAO 9303 TD3, 2 lines of 44): not the card's TD1, and not read here yet.
+		digitsCheck.Status, digitsCheck.Reason = NotCheckable, "A passport MRZ (2 lines of 44): only the ID card's MRZ (3 lines of 30) is checked."
+		out := []Check{digitsCheck}
+		for _, f := range fields {
+			f.Status, f.Reason = NotCheckable, "A passport MRZ is not compared yet."
+			out = append(out, f)
+		}
+		return out
+	}
+	m, problems := fptai.ParseMRZ(lines)
 	if m == (fptai.MRZ{}) { // not even its shape: nothing to compare
 		digitsCheck.Status, digitsCheck.Reason = Mismatch, upperFirst(strings.Join(problems, "; ")+".")
 		out := []Check{digitsCheck}

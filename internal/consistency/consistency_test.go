@@ -99,6 +99,9 @@ func TestChecks(t *testing.T) {
 		{"no MRZ", func(in *Input) { in.MRZ = "" }, "mrz_check_digits", NotCheckable, "No MRZ"},
 		{"MRZ N/A", func(in *Input) { in.MRZ = "N/A" }, "mrz_name", NotCheckable, "No MRZ"},
 		{"MRZ garbage", func(in *Input) { in.MRZ = "IDVNM12" }, "mrz_check_digits", Mismatch, "3 lines of 30"},
+		{"passport MRZ", func(in *Input) {
+			in.MRZ = "P<VNMNGUYEN<<THI<THU<HUONG<<<<<<<<<<<<<<<<<<\nB12345678<VNM9509023F3509021<<<<<<<<<<<<<<02"
+		}, "mrz_check_digits", NotCheckable, "passport MRZ"},
 		{"MRZ garbage fields", func(in *Input) { in.MRZ = "IDVNM12" }, "mrz_sex", NotCheckable, "could not be read"},
 
 		// Expiry.
