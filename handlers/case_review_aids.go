@@ -19,9 +19,11 @@ const duplicatesShown = 20
 // redirect: the unmasked page has no URL to land in the history, and reloading asks before
 // sending the form again (another audited view). The page is never cached (caseWorkspace).
 func (s *Server) caseReveal(c *fiber.Ctx) error {
-	if err := s.caseStore().RevealPII(c.UserContext(), c.Params("id"), identityOf(c).Email); err != nil {
+	id := identityOf(c)
+	if err := s.caseStore().RevealPII(c.UserContext(), c.Params("id"), id.Email); err != nil {
 		return err
 	}
+	s.Log.Info("personal data revealed", "request_id", requestIDOf(c), "case_id", c.Params("id"), "user_id", id.UserID)
 	c.Locals(localPIIRevealed, true)
 	return s.caseWorkspace(c)
 }
