@@ -59,6 +59,9 @@ func (s *Server) renderCase(c *fiber.Ctx, status int, flashKind, flashMsg string
 		}
 		view.AssigneeEmail = u.Email
 	}
+	if err := s.caseReviewAids(c, &view); err != nil { // case_review_aids.go
+		return err
+	}
 	if view.Review, err = s.reviewView(c, cs, view.Documents, flashKind, flashMsg); err != nil {
 		return err
 	}

@@ -194,7 +194,7 @@ func TestCasePageShowsTheCase(t *testing.T) {
 		`id="case-reference">vrf-2026-000187<`,
 		`id="applicant-name">Nguyễn Thu Hương<`, // exactly as the provider spelt it
 		"123 Lê Lợi, Quận 1, TP. Hồ Chí Minh",
-		"079195001234", "1995-09-02", "cust-42",
+		"•••••••••234", "cust-42", // ID number and date of birth masked until revealed (case_review_aids_test.go)
 		`class="badge status in_review"`, "overdue by 1 h", analyst.user.Email,
 		"four-eyes", "acme-generic",
 		// checks: score as %, details, error code and message

@@ -64,6 +64,7 @@ var policy = map[string]access{
 	"GET /queues":                   roles(analyst, lead, auditor),
 	"GET /cases/:id":                roles(analyst, lead, auditor),
 	"GET /cases/:id/documents/:doc": roles(analyst, lead, auditor),
+	"POST /cases/:id/reveal":        roles(analyst, lead, auditor),
 
 	// Review actions: the store checks who may act on which case (the lifecycle table).
 	"POST /queues/next":                             roles(analyst, lead),

@@ -35,6 +35,7 @@ func (s *Server) routes(app *fiber.App) {
 	s.handle(app, "GET", "/queues", s.queues)
 	s.handle(app, "GET", "/cases/:id", s.caseWorkspace)
 	s.handle(app, "GET", "/cases/:id/documents/:doc", s.caseDocument)
+	s.handle(app, "POST", "/cases/:id/reveal", s.caseReveal) // case_review_aids.go: unmask PII once, audited
 
 	// Review actions (case_actions.go): assignment, notes, decisions, escalation, four-eyes
 	s.handle(app, "POST", "/queues/next", s.queueNext)

@@ -1,185 +1,137 @@
-// kycdesk document viewer: zoom, rotate, pan, enlarge and full screen for the case page's
-// document and selfie images. Progressive enhancement only: without this file each image is
-// a link that opens it in a new tab. It never fetches an image again (every fetch is an
-// audited view): it transforms the <img> already on the page.
+// kycdesk document viewer: the case page's document and selfie images in viewerjs
+// (static/vendor/viewer-1.15.0.min.js): zoom, rotate, flip, fit, 1:1, full screen, previous
+// and next, keyboard. Progressive enhancement only: without scripts each image is a link that
+// opens it in a new tab.
 //
-// Keys, on an enlarged image or one whose tools have focus:
-//   + / =  zoom in     -  zoom out     0  reset
-//   r  rotate right    Shift+R  rotate left
-//   f  full screen     Esc  close      ← / →  previous / next image
+// Every fetch of a document is an audited view, so the viewer never fetches an image again:
+// it shows a copy of the <img> already loaded on the page.
+//
+// Keys in the viewer (viewerjs's own, and these):
+//   ← / →  previous / next    + / -  zoom    r / Shift+R  rotate right / left
+//   0  fit to the screen      1  actual size   f  full screen   Esc  close
 (function () {
   "use strict";
 
-  var figures = Array.prototype.slice.call(document.querySelectorAll("figure.doc[data-viewer]"));
-  var MIN = 0.5, MAX = 8, STEP = 1.25;
+  function init() {
+    var root = document.getElementById("documents");
+    if (!root || typeof window.Viewer !== "function") return;
+    var figures = Array.prototype.slice.call(root.querySelectorAll("figure.doc[data-viewer]")).filter(function (f) {
+      return f.querySelector("img");
+    });
+    if (!figures.length) return;
 
-  function state(fig) {
-    if (!fig._v) fig._v = { scale: 1, rotate: 0, x: 0, y: 0 };
-    return fig._v;
-  }
-
-  function apply(fig) {
-    var s = state(fig), img = fig.querySelector("img");
-    if (!img) return;
-    img.style.transform = "translate(" + s.x + "px," + s.y + "px) scale(" + s.scale + ") rotate(" + s.rotate + "deg)";
-    var out = fig.querySelector("[data-zoom-level]");
-    if (out) out.textContent = s.scale === 1 ? "" : Math.round(s.scale * 100) + "%";
-  }
-
-  function zoom(fig, factor) {
-    var s = state(fig);
-    s.scale = Math.min(MAX, Math.max(MIN, s.scale * factor));
-    if (s.scale <= 1) { s.x = 0; s.y = 0; }
-    apply(fig);
-  }
-
-  function rotate(fig, deg) {
-    state(fig).rotate = (state(fig).rotate + deg + 360) % 360;
-    apply(fig);
-  }
-
-  function reset(fig) {
-    fig._v = { scale: 1, rotate: 0, x: 0, y: 0 };
-    apply(fig);
-  }
-
-  var open = null; // the enlarged figure
-
-  function expand(fig) {
-    if (open && open !== fig) collapse(open);
-    open = fig;
-    fig.classList.add("expanded");
-    document.body.classList.add("viewer-open");
-    fig.setAttribute("role", "dialog");
-    fig.setAttribute("aria-modal", "true");
-    fig.setAttribute("aria-label", (fig.querySelector("img") || {}).alt || "Document");
-    fig.tabIndex = -1;
-    fig.focus();
-    var btn = fig.querySelector("[data-act=expand]");
-    if (btn) { btn.textContent = "Close"; btn.setAttribute("aria-label", "Close (Esc)"); }
-  }
-
-  function collapse(fig) {
-    if (document.fullscreenElement === fig && document.exitFullscreen) document.exitFullscreen();
-    fig.classList.remove("expanded");
-    fig.removeAttribute("role");
-    fig.removeAttribute("aria-modal");
-    document.body.classList.remove("viewer-open");
-    reset(fig);
-    var btn = fig.querySelector("[data-act=expand]");
-    if (btn) { btn.textContent = "Enlarge"; btn.setAttribute("aria-label", "Enlarge"); btn.focus(); }
-    if (open === fig) open = null;
-  }
-
-  function fullscreen(fig) {
-    if (document.fullscreenElement) {
-      document.exitFullscreen();
-    } else if (fig.requestFullscreen) {
-      fig.requestFullscreen().catch(function () { expand(fig); });
-    } else {
-      expand(fig);
-    }
-  }
-
-  function step(fig, delta) {
-    var visible = figures.filter(function (f) { return f.querySelector("img") && f.offsetParent !== null || f === fig; });
-    var i = visible.indexOf(fig);
-    var next = visible[(i + delta + visible.length) % visible.length];
-    if (next && next !== fig) { collapse(fig); expand(next); }
-  }
-
-  function tool(label, act, title) {
-    var b = document.createElement("button");
-    b.type = "button";
-    b.textContent = label;
-    b.setAttribute("data-act", act);
-    b.setAttribute("aria-label", title);
-    b.title = title;
-    return b;
-  }
-
-  figures.forEach(function (fig) {
-    var img = fig.querySelector("img");
-    if (!img) return;
-    var bar = document.createElement("span");
-    bar.className = "viewer-tools";
-    var level = document.createElement("span");
-    level.className = "muted";
-    level.setAttribute("data-zoom-level", "");
-    level.setAttribute("aria-live", "polite");
-    bar.appendChild(level);
-    bar.appendChild(tool("−", "out", "Zoom out (-)"));
-    bar.appendChild(tool("+", "in", "Zoom in (+)"));
-    bar.appendChild(tool("⟲", "left", "Rotate left (Shift+R)"));
-    bar.appendChild(tool("⟳", "right", "Rotate right (R)"));
-    bar.appendChild(tool("1:1", "reset", "Reset (0)"));
-    bar.appendChild(tool("Enlarge", "expand", "Enlarge"));
-    bar.appendChild(tool("Full screen", "full", "Full screen (F)"));
-    fig.querySelector("figcaption").appendChild(bar);
-
-    bar.addEventListener("click", function (ev) {
-      var b = ev.target.closest("button");
-      if (!b) return;
-      switch (b.getAttribute("data-act")) {
-        case "in": zoom(fig, STEP); break;
-        case "out": zoom(fig, 1 / STEP); break;
-        case "left": rotate(fig, -90); break;
-        case "right": rotate(fig, 90); break;
-        case "reset": reset(fig); break;
-        case "expand": if (open === fig) collapse(fig); else expand(fig); break;
-        case "full": fullscreen(fig); break;
+    // copyOf returns the loaded image as a data: URL (the CSP allows data: images), or its own
+    // URL when it has not loaded yet (an earlier round's image in a closed section).
+    function copyOf(img) {
+      if (img.dataset.copy) return img.dataset.copy;
+      if (!img.complete || !img.naturalWidth) return img.src;
+      try {
+        var c = document.createElement("canvas");
+        c.width = img.naturalWidth;
+        c.height = img.naturalHeight;
+        c.getContext("2d").drawImage(img, 0, 0);
+        img.dataset.copy = c.toDataURL("image/png");
+        return img.dataset.copy;
+      } catch (e) {
+        return img.src;
       }
-    });
-
-    // A plain click enlarges in place; a click with a modifier still opens the new tab.
-    fig.querySelector("a.doc-frame").addEventListener("click", function (ev) {
-      if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-      ev.preventDefault();
-      if (open !== fig) expand(fig);
-    });
-
-    fig.addEventListener("wheel", function (ev) {
-      if (open !== fig && document.fullscreenElement !== fig) return;
-      ev.preventDefault();
-      zoom(fig, ev.deltaY < 0 ? STEP : 1 / STEP);
-    }, { passive: false });
-
-    // Drag to pan a zoomed image.
-    var drag = null;
-    img.addEventListener("pointerdown", function (ev) {
-      if (state(fig).scale <= 1) return;
-      drag = { x: ev.clientX, y: ev.clientY, sx: state(fig).x, sy: state(fig).y };
-      img.setPointerCapture(ev.pointerId);
-      ev.preventDefault();
-    });
-    img.addEventListener("pointermove", function (ev) {
-      if (!drag) return;
-      state(fig).x = drag.sx + ev.clientX - drag.x;
-      state(fig).y = drag.sy + ev.clientY - drag.y;
-      apply(fig);
-    });
-    img.addEventListener("pointerup", function () { drag = null; });
-    img.addEventListener("dragstart", function (ev) { ev.preventDefault(); });
-  });
-
-  document.addEventListener("keydown", function (ev) {
-    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
-    var fig = open || document.fullscreenElement ||
-      (document.activeElement && document.activeElement.closest && document.activeElement.closest("figure.doc[data-viewer]"));
-    if (!fig || !fig.querySelector || !fig.querySelector("img")) return;
-    var handled = true;
-    switch (ev.key) {
-      case "+": case "=": zoom(fig, STEP); break;
-      case "-": case "_": zoom(fig, 1 / STEP); break;
-      case "0": reset(fig); break;
-      case "r": rotate(fig, 90); break;
-      case "R": rotate(fig, -90); break;
-      case "f": case "F": fullscreen(fig); break;
-      case "Escape": if (open === fig) collapse(fig); else handled = false; break;
-      case "ArrowRight": if (open === fig) step(fig, 1); else handled = false; break;
-      case "ArrowLeft": if (open === fig) step(fig, -1); else handled = false; break;
-      default: handled = false;
     }
-    if (handled) ev.preventDefault();
-  });
+
+    var shown = false;
+    var viewer = new window.Viewer(root, {
+      filter: function (img) { return !!img.closest("figure.doc[data-viewer]"); },
+      url: copyOf,
+      title: [1, function (img) { return img.alt; }],
+      navbar: false, // its thumbnails would fetch every document again: an audited view each
+      transition: false,
+      toolbar: {
+        zoomIn: 1, zoomOut: 1, oneToOne: 1, reset: 1, prev: 1, play: 0, next: 1,
+        rotateLeft: 1, rotateRight: 1, flipHorizontal: 1, flipVertical: 1,
+        fullscreen: { show: 1, size: "large", click: function () { fullscreen(); } },
+      },
+      shown: function () {
+        shown = true;
+        var box = viewer.viewer;
+        if (box && !box.querySelector(".viewer-watermark")) {
+          var mark = document.createElement("div");
+          mark.className = "viewer-watermark";
+          mark.setAttribute("aria-hidden", "true");
+          box.appendChild(mark);
+          tick();
+        }
+      },
+      hidden: function () {
+        shown = false;
+        if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen();
+        var a = figures[viewer.index] && figures[viewer.index].querySelector("a.doc-frame");
+        if (a) a.focus({ preventScroll: true });
+      },
+    });
+
+    function fullscreen() {
+      if (document.fullscreenElement) {
+        document.exitFullscreen();
+      } else if (document.documentElement.requestFullscreen) {
+        document.documentElement.requestFullscreen().catch(function () {});
+      }
+    }
+
+    // A plain click or Enter on an image opens the viewer; with a modifier the link still
+    // opens the image in a new tab.
+    figures.forEach(function (fig, i) {
+      var a = fig.querySelector("a.doc-frame");
+      a.addEventListener("click", function (ev) {
+        if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+        ev.preventDefault();
+        if (ev.target.tagName !== "IMG") viewer.view(i); // a click on the image itself: viewerjs opens it
+      });
+      var open = document.createElement("button");
+      open.type = "button";
+      open.className = "secondary viewer-open-button";
+      open.textContent = "Open viewer";
+      open.setAttribute("data-act", "open");
+      open.addEventListener("click", function () { viewer.view(i); });
+      fig.querySelector("figcaption").appendChild(open);
+    });
+
+    document.addEventListener("keydown", function (ev) {
+      if (!shown || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+      var handled = true;
+      switch (ev.key) {
+        case "+": case "=": viewer.zoom(0.1, true); break;
+        case "-": case "_": viewer.zoom(-0.1, true); break;
+        case "r": viewer.rotate(90); break;
+        case "R": viewer.rotate(-90); break;
+        case "0": viewer.reset(); break;
+        case "1": viewer.zoomTo(1); break;
+        case "f": case "F": fullscreen(); break;
+        default: handled = false;
+      }
+      if (handled) { ev.preventDefault(); ev.stopPropagation(); }
+    }, true);
+
+    // The watermark tells the time it is now, not when the page was loaded.
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    function tick() {
+      var d = new Date();
+      var when = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
+        pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + " UTC";
+      var email = "";
+      document.querySelectorAll("#documents .watermark").forEach(function (w) {
+        email = w.getAttribute("data-email") || email;
+        w.textContent = w.getAttribute("data-email") + " · " + when;
+      });
+      document.querySelectorAll(".viewer-watermark").forEach(function (w) {
+        w.textContent = email + " · " + when;
+      });
+    }
+    tick();
+    setInterval(tick, 30000);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
 })();

@@ -32,6 +32,7 @@ func startBackground(ctx context.Context, cfg config.Config, st *store, log *slo
 	if err := bg.startIngest(ctx, cfg, st, log); err != nil {
 		return nil, err
 	}
+	bg.startBackfill(ctx, st, log) // duplicates lookup (backfill.go)
 	if cfg.NoWorker {
 		return bg, nil
 	}

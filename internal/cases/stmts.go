@@ -18,8 +18,8 @@ const (
 	qInsertCase    = `INSERT INTO cases (id, integration_id, provider, reference, status, result,
 		provider_status, risk_level, risk_derived, risk_score, queue, four_eyes, round, round_key, result_at,
 		full_name, given_name, family_name, external_id, applicant_sealed, details, details_sealed, sla_due,
-		created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		created_at, updated_at, id_number_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertCheck = `INSERT INTO case_checks (case_id, round, kind, result, score, code, message, source, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qDocumentByRef = `SELECT id, sha256 FROM case_documents WHERE case_id = ? AND round = ? AND provider_ref = ?`

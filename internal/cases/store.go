@@ -217,7 +217,7 @@ func (a *applier) create() (Outcome, error) {
 		route.RiskLevel, route.RiskDerived, a.r.RiskScore, route.Queue, route.FourEyes, a.r.Round,
 		db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName, applicant.FamilyName, applicant.ExternalID,
 		appSealed, string(detailsJSON), a.sealFields(caseID, a.r.Fields), db.Millis(route.SLADue),
-		db.Millis(a.now), db.Millis(a.now))
+		db.Millis(a.now), db.Millis(a.now), a.s.idNumberHash(applicant.IDNumber))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("insert case: %w", err)
 	}
@@ -289,11 +289,11 @@ func (a *applier) update(c *Case) (Outcome, error) {
 	set := `status = ?, assignee_id = ?, first_approver_id = ?, result = ?, provider_status = ?, risk_level = ?,
 		risk_derived = ?, risk_score = ?, four_eyes = ?, round_key = ?, result_at = ?, full_name = ?, given_name = ?,
 		family_name = ?, external_id = ?, applicant_sealed = ?, details = ?, sla_due = ?, updated_at = ?,
-		sla_paused_at = ?, sla_paused_ms = ?, version = version + 1`
+		sla_paused_at = ?, sla_paused_ms = ?, version = version + 1, id_number_hash = ?`
 	args := []any{status, assignee, firstApprover, a.r.Result, a.r.ProviderStatus, route.RiskLevel, route.RiskDerived,
 		a.r.RiskScore, route.FourEyes, a.r.Round, db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName,
 		applicant.FamilyName, applicant.ExternalID, appSealed, string(detailsJSON), db.Millis(route.SLADue) + pausedMS,
-		db.Millis(a.now), pausedAt, pausedMS}
+		db.Millis(a.now), pausedAt, pausedMS, a.s.idNumberHash(applicant.IDNumber)}
 	if len(a.r.Fields) > 0 {
 		set += `, details_sealed = ?`
 		args = append(args, a.sealFields(c.ID, a.r.Fields))
@@ -361,11 +361,11 @@ func (a *applier) reopen(c *Case) (Outcome, error) {
 		assignee_id = NULL, first_approver_id = NULL, decision = NULL, reason_code = NULL, decided_at = NULL,
 		full_name = ?, given_name = ?, family_name = ?, external_id = ?, applicant_sealed = ?, details = ?,
 		details_sealed = ?, sla_due = ?, updated_at = ?, version = version + 1, escalated_by = NULL,
-		sla_paused_at = NULL, sla_paused_ms = 0 WHERE id = ?`,
+		sla_paused_at = NULL, sla_paused_ms = 0, id_number_hash = ? WHERE id = ?`,
 		StatusNew, round, a.r.Round, a.r.Result, a.r.ProviderStatus, route.RiskLevel, route.RiskDerived, a.r.RiskScore,
 		route.Queue, route.FourEyes, db.Millis(a.r.OccurredAt), applicant.FullName, applicant.GivenName,
 		applicant.FamilyName, applicant.ExternalID, appSealed, string(detailsJSON), a.sealFields(c.ID, a.r.Fields),
-		db.Millis(route.SLADue), db.Millis(a.now), c.ID)
+		db.Millis(route.SLADue), db.Millis(a.now), a.s.idNumberHash(applicant.IDNumber), c.ID)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("reopen case: %w", err)
 	}

@@ -30,6 +30,7 @@ var ErrUnknownVersion = errors.New("crypto: unknown ciphertext version")
 type Sealer struct {
 	fields cipher.AEAD // seals secrets stored in rows (TOTP secrets, provider API keys)
 	wrap   cipher.AEAD // wraps per-document data keys
+	lookup []byte      // keys LookupHash (lookup.go)
 }
 
 // NewSealer derives its keys from the 32-byte master key. Separate subkeys (HKDF-SHA256)
@@ -47,7 +48,11 @@ func NewSealer(master []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{fields: fields, wrap: wrap}, nil
+	lookup, err := hkdf.Key(sha256.New, master, nil, lookupInfo, KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("crypto: derive key: %w", err)
+	}
+	return &Sealer{fields: fields, wrap: wrap, lookup: lookup}, nil
 }
 
 func deriveAEAD(master []byte, info string) (cipher.AEAD, error) {

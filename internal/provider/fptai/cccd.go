@@ -4,31 +4,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/kycdesk/kycdesk/internal/vnid"
 )
 
-// provinces are the birth-registration codes that open a CCCD number (the 63 provinces and
-// cities as numbered before the 2025 mergers; numbers already issued keep them).
-var provinces = map[string]string{
-	"001": "Hà Nội", "002": "Hà Giang", "004": "Cao Bằng", "006": "Bắc Kạn", "008": "Tuyên Quang",
-	"010": "Lào Cai", "011": "Điện Biên", "012": "Lai Châu", "014": "Sơn La", "015": "Yên Bái",
-	"017": "Hòa Bình", "019": "Thái Nguyên", "020": "Lạng Sơn", "022": "Quảng Ninh", "024": "Bắc Giang",
-	"025": "Phú Thọ", "026": "Vĩnh Phúc", "027": "Bắc Ninh", "030": "Hải Dương", "031": "Hải Phòng",
-	"033": "Hưng Yên", "034": "Thái Bình", "035": "Hà Nam", "036": "Nam Định", "037": "Ninh Bình",
-	"038": "Thanh Hóa", "040": "Nghệ An", "042": "Hà Tĩnh", "044": "Quảng Bình", "045": "Quảng Trị",
-	"046": "Thừa Thiên Huế", "048": "Đà Nẵng", "049": "Quảng Nam", "051": "Quảng Ngãi", "052": "Bình Định",
-	"054": "Phú Yên", "056": "Khánh Hòa", "058": "Ninh Thuận", "060": "Bình Thuận", "062": "Kon Tum",
-	"064": "Gia Lai", "066": "Đắk Lắk", "067": "Đắk Nông", "068": "Lâm Đồng", "070": "Bình Phước",
-	"072": "Tây Ninh", "074": "Bình Dương", "075": "Đồng Nai", "077": "Bà Rịa - Vũng Tàu", "079": "TP. Hồ Chí Minh",
-	"080": "Long An", "082": "Tiền Giang", "083": "Bến Tre", "084": "Trà Vinh", "086": "Vĩnh Long",
-	"087": "Đồng Tháp", "089": "An Giang", "091": "Kiên Giang", "092": "Cần Thơ", "093": "Hậu Giang",
-	"094": "Sóc Trăng", "095": "Bạc Liêu", "096": "Cà Mau",
-}
-
 // Province names the province of a CCCD birth-registration code ("079" → "TP. Hồ Chí Minh").
-func Province(code string) (name string, ok bool) {
-	name, ok = provinces[code]
-	return name, ok
-}
+// The table and where it comes from are in internal/vnid.
+func Province(code string) (name string, ok bool) { return vnid.Province(code) }
 
 // CheckCCCD lists what is inconsistent in a 12-digit CCCD number: its province code, and its
 // century-and-sex digit and two year digits against the date of birth (YYYY-MM-DD, "" to skip)
@@ -39,7 +23,7 @@ func CheckCCCD(number, dateOfBirth, sex string) []string {
 		return []string{"not a 12-digit CCCD number"}
 	}
 	var problems []string
-	if _, ok := provinces[number[:3]]; !ok {
+	if _, ok := vnid.Province(number[:3]); !ok {
 		problems = append(problems, fmt.Sprintf("unknown province code %s", number[:3]))
 	}
 	d := int(number[3] - '0')
@@ -64,7 +48,7 @@ func CheckCCCD(number, dateOfBirth, sex string) []string {
 // sexCode reads the card's sex field as 'M' or 'F', 0 when unknown. Upper-casing here is
 // for comparison only; the stored text keeps FPT.AI's spelling.
 func sexCode(s string) byte {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
+	switch strings.ToUpper(norm.NFC.String(strings.TrimSpace(s))) { // "NỮ" may arrive decomposed (NFD)
 	case "NAM", "M", "MALE":
 		return 'M'
 	case "NỮ", "NU", "F", "FEMALE":
