@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -242,5 +243,16 @@ func TestContractVersion(t *testing.T) {
 	defer func() { version, commit = "", "" }()
 	if _, out, _ := runMain(t, "", nil, "version"); !strings.HasPrefix(out, "kycdesk 1.4.0 commit 0123456789abcdef0123456789abcdef01234567 go") {
 		t.Errorf("with -ldflags values: %q", out)
+	}
+}
+
+// TestContractLogsAreJSON: off a terminal (a container, the journal, a pipe) each log line
+// is one JSON object with its fields.
+func TestContractLogsAreJSON(t *testing.T) {
+	var buf strings.Builder
+	newLogger(&buf, false).Info("http", "request_id", "r-1", "status", 200)
+	var line map[string]any
+	if err := json.Unmarshal([]byte(buf.String()), &line); err != nil || line["request_id"] != "r-1" || line["msg"] != "http" {
+		t.Fatalf("log line %q: %v", buf.String(), err)
 	}
 }
