@@ -260,16 +260,15 @@ func (u *Users) recordFailure(ctx context.Context, email, ip string, usr *User, 
 			return nil
 		}
 		lockedOut = true
-		if usr == nil || !usr.LockedAt.IsZero() {
+		// Attempts while locked out are refused before they count, so this failure is the
+		// one that crossed the threshold (more only when two raced): a new lock-out, even
+		// when an older one's mark was never cleared.
+		if usr == nil || n > LockoutFailures {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET locked_at = ?, updated_at = ? WHERE id = ? AND locked_at IS NULL`,
-			db.Millis(now), db.Millis(now), usr.ID)
-		if err != nil {
+		if err := exec(ctx, tx, `UPDATE users SET locked_at = ?, updated_at = ? WHERE id = ?`,
+			db.Millis(now), db.Millis(now), usr.ID); err != nil {
 			return err
-		}
-		if changed, _ := res.RowsAffected(); changed == 0 {
-			return nil
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: "system", Action: "auth.locked", Subject: usr.Email,
 			Details: map[string]any{"user_id": usr.ID, "failures": n, "window": LockoutWindow.String(), "ip": ip}})

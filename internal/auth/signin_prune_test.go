@@ -46,3 +46,43 @@ func TestLoginAttemptsPruned(t *testing.T) {
 		t.Fatalf("last sign-in %v (%v), want %v", got.LastLoginAt, err, signedIn)
 	}
 }
+
+// TestLockoutEndsAndComesBack: admins see a lock-out while it lasts; after LockoutWindow
+// it is over (shown active, the right password works), and ten new failures lock the
+// account again, with a second auth.locked entry.
+func TestLockoutEndsAndComesBack(t *testing.T) {
+	u, clk := newTestUsers(t)
+	ctx := context.Background()
+	ana := mustCreate(t, u, "ana@example.com", Analyst)
+	lockOut := func() {
+		t.Helper()
+		var err error
+		for range LockoutFailures {
+			clk.advance(time.Second)
+			_, err = u.Authenticate(ctx, ana.Email, "wrong", "ip")
+		}
+		if err != ErrLockedOut {
+			t.Fatalf("10th failure: %v, want ErrLockedOut", err)
+		}
+		if got, _ := u.Get(ctx, ana.ID); got.Status() != "locked" {
+			t.Fatalf("status %s right after the lock-out", got.Status())
+		}
+	}
+	lockOut()
+	clk.advance(LockoutWindow)
+	if got, _ := u.Get(ctx, ana.ID); got.Status() != "active" {
+		t.Errorf("status %s after the window", got.Status())
+	}
+	lockOut() // without a sign-in in between: the old mark was never cleared
+	n := 0
+	if err := u.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'auth.locked'`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d auth.locked entries (%v), want 2", n, err)
+	}
+	clk.advance(LockoutWindow)
+	if _, err := u.Authenticate(ctx, ana.Email, pw, "ip"); err != nil {
+		t.Fatalf("right password after the second window: %v", err)
+	}
+	if got, _ := u.Get(ctx, ana.ID); got.Status() != "active" || !got.LockedAt.IsZero() {
+		t.Errorf("after sign-in: %s", got.Status())
+	}
+}
