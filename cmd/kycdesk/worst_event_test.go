@@ -113,7 +113,7 @@ func genericEvent(ref string, n, messageRunes, detailBytes, docs int, atLimits b
 }
 
 // worstAllowedEvent is the largest generic event the limits let through: 200 checks whose
-// messages and details fill the 64 KiB budget, 20 documents, names and address at their limits.
+// messages and details fill the 32 KiB budget, 20 documents, names and address at their limits.
 func worstAllowedEvent(ref string) []byte {
 	per := cases.MaxCheckTextBytes / cases.MaxChecks // bytes of message and details per check
 	return genericEvent(ref, cases.MaxChecks, per/4, per/2, cases.MaxDocuments, true)

@@ -25,7 +25,7 @@ const (
 	// MaxDetailsBytes bounds one check's details (JSON), and MaxCheckTextBytes all checks'
 	// details and messages together: 200 checks may each say a little, not each say a lot.
 	MaxDetailsBytes   = 2048
-	MaxCheckTextBytes = 64 << 10
+	MaxCheckTextBytes = 32 << 10
 )
 
 // bound keeps r within the limits above, flagging every cut. Slices are copied before they

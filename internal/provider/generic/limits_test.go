@@ -63,10 +63,10 @@ func TestParseRefusesOverLimits(t *testing.T) {
 		}, "verification.checks[0].details: at most 2048 bytes"},
 		{"checks' text over the budget", func(_, v map[string]any) {
 			v["checks"] = checks(cases.MaxChecks, ư(cases.MaxTextLen), map[string]any{"x": strings.Repeat("y", 100)})
-		}, "verification.checks: details and messages of at most 64 KiB per event"},
+		}, "verification.checks: details and messages of at most 32 KiB per event"},
 		{"at every limit", func(a, v map[string]any) {
 			a["given_name"], a["family_name"], a["address"] = ư(cases.MaxNameLen), ư(cases.MaxNameLen), ư(cases.MaxAddressLen)
-			v["checks"] = checks(cases.MaxChecks, ư(100), map[string]any{"x": strings.Repeat("y", 100)})
+			v["checks"] = checks(cases.MaxChecks, ư(40), map[string]any{"x": strings.Repeat("y", 60)}) // 30 KiB in all
 			v["documents"] = docs(cases.MaxDocuments)
 		}, ""},
 	}
