@@ -101,7 +101,7 @@ func TestApplyKeepsResultsWithinLimits(t *testing.T) {
 		}
 	}
 	if !slices.ContainsFunc(c.Details.Flags, func(f string) bool {
-		return strings.HasPrefix(f, "details and message of ") && strings.HasSuffix(f, " checks left out: over 64 KiB per result")
+		return strings.HasPrefix(f, "details and message of ") && strings.HasSuffix(f, " checks left out: over 32 KiB per result")
 	}) {
 		t.Errorf("no flag for the checks over the text budget in %q", c.Details.Flags)
 	}
