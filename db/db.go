@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
-	"github.com/pressly/goose/v3"
 )
 
 //go:embed migrations/*.sql
@@ -110,17 +109,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 
 // MigrateReport is Migrate, returning the versions it applied.
 func (d *DB) MigrateReport(ctx context.Context) ([]int64, error) {
-	p, err := goose.NewProvider(goose.DialectSQLite3, d.Write, mustSub(migrations, "migrations"))
-	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
-	}
-	res, err := p.Up(ctx)
+	applied, err := migrateUp(ctx, d.Write, mustSub(migrations, "migrations"))
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	var applied []int64
-	for _, r := range res {
-		applied = append(applied, r.Source.Version)
 	}
 	return applied, nil
 }

@@ -35,8 +35,12 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return render(c, fiber.StatusBadRequest, views.LoginPage(viewer(c), email, "Enter your email and password."))
 	}
 	u, err := s.Users.Authenticate(c.UserContext(), email, password, s.clientIP(c).String())
-	if errs.Code(err) == errs.Unauthorized {
+	switch errs.Code(err) {
+	case errs.Unauthorized:
 		return render(c, fiber.StatusUnauthorized, views.LoginPage(viewer(c), email, errs.Message(err)))
+	case errs.TooMany: // the email is locked out, or the address throttled: say so on the form
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(auth.LockoutWindow.Seconds())))
+		return render(c, fiber.StatusTooManyRequests, views.LoginPage(viewer(c), email, errs.Message(err)))
 	}
 	if err != nil {
 		return err

@@ -448,20 +448,37 @@ func failLogin(t *testing.T, env *testEnv, email, password string) {
 	}
 }
 
+// lockedOutLogin posts a sign-in and checks the lock-out answer: 429, the message that
+// says why and what to do, and a Retry-After.
+func lockedOutLogin(t *testing.T, env *testEnv, email, password string) {
+	t.Helper()
+	c := env.client()
+	c.get("/login")
+	resp, body := c.postForm("/login", url.Values{"email": {email}, "password": {password}})
+	if resp.StatusCode != 429 || !strings.Contains(body, auth.ErrLockedOut.Message) || resp.Header.Get("Retry-After") != "900" {
+		t.Fatalf("login %s: %d (Retry-After %q), want 429 with the lock-out message", email, resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(body, `id="error-message"`) || !strings.Contains(body, `name="email"`) {
+		t.Fatal("the lock-out is not shown on the sign-in form")
+	}
+}
+
 func TestLockout(t *testing.T) {
 	env := newTestEnv(t)
 	admin := env.signIn(auth.Admin)
 	u, secret, _ := env.enrolledUser(auth.Lead)
-	for i := range auth.LockoutFailures {
+	for i := range auth.LockoutFailures - 1 {
 		env.advance(time.Minute) // ten failures within 15 minutes
 		failLogin(t, env, u.Email, "wrong password "+string(rune('a'+i)))
 	}
+	env.advance(time.Minute)
+	lockedOutLogin(t, env, u.Email, "wrong password j") // the 10th failure tells the person at once
 	locked := env.auditEntries(u.Email, "auth.locked")
 	if len(locked) != 1 || locked[0].Actor != "system" {
 		t.Fatalf("lock-out audit: %+v", locked)
 	}
-	// The right password now gets the same answer as a wrong one; the reason is in the trail.
-	failLogin(t, env, u.Email, testPassword)
+	// The right password now gets the lock-out answer too; the reason is in the trail.
+	lockedOutLogin(t, env, u.Email, testPassword)
 	fails := env.auditEntries(u.Email, "auth.login_failed")
 	if last := fails[len(fails)-1]; last.Details["reason"] != "locked" {
 		t.Errorf("last failure reason %v", last.Details["reason"])
@@ -487,6 +504,75 @@ func TestLockout(t *testing.T) {
 	resp, _ = c.get("/audit")
 	wantStatus(t, "signed in after unlock", resp, 200, "")
 }
+
+// TestLockoutLiftsAfterWindow: "wait 15 minutes" is true. Attempts while locked out do
+// not push the end further away, and the right password then signs in.
+func TestLockoutLiftsAfterWindow(t *testing.T) {
+	env := newTestEnv(t)
+	u, secret, _ := env.enrolledUser(auth.Analyst)
+	for i := range auth.LockoutFailures - 1 {
+		failLogin(t, env, u.Email, "wrong password "+string(rune('a'+i)))
+	}
+	lockedOutLogin(t, env, u.Email, "wrong password j")
+	for range 5 {
+		env.advance(2 * time.Minute)
+		lockedOutLogin(t, env, u.Email, testPassword)
+	}
+	env.advance(auth.LockoutWindow - 10*time.Minute + time.Second)
+	c := env.client()
+	c.signIn(u.Email, testPassword, env.totpCode(secret, 0))
+	resp, _ := c.get("/queues")
+	wantStatus(t, "signed in after the window", resp, 200, "")
+	if n := len(env.auditEntries(u.Email, "auth.lock_expired")); n != 1 {
+		t.Errorf("%d auth.lock_expired entries", n)
+	}
+}
+
+// TestLockoutUnknownEmailLooksAlike: an email no account has is locked out after the same
+// number of failures, with the same status, message and headers, for the same time, so
+// the form never tells whether an account exists.
+func TestLockoutUnknownEmailLooksAlike(t *testing.T) {
+	env := newTestEnv(t)
+	known := env.newUser(auth.Analyst)
+	unknown := "nobody-here@example.com"
+	for i := range auth.LockoutFailures - 1 {
+		failLogin(t, env, known.Email, "wrong password "+string(rune('a'+i)))
+		failLogin(t, env, unknown, "wrong password "+string(rune('a'+i)))
+	}
+	answer := func(email, password string) (int, string) {
+		c := env.client()
+		c.get("/login")
+		resp, body := c.postForm("/login", url.Values{"email": {email}, "password": {password}})
+		// The page differs only by the email echoed into the form.
+		return resp.StatusCode, strings.ReplaceAll(body, email, "EMAIL") + "|" + resp.Header.Get("Retry-After")
+	}
+	for _, step := range []struct{ name, password string }{
+		{"10th failure", "wrong password j"},
+		{"right password while locked out", testPassword},
+	} {
+		ks, kb := answer(known.Email, step.password)
+		us, ub := answer(unknown, step.password)
+		if ks != 429 || us != ks || stripCSRF(kb) != stripCSRF(ub) {
+			t.Fatalf("%s: known %d, unknown %d; bodies:\n%s\n%s", step.name, ks, us, stripCSRF(kb), stripCSRF(ub))
+		}
+	}
+	env.advance(auth.LockoutWindow + time.Second)
+	failLogin(t, env, unknown, testPassword) // over for the unknown email too
+	if fails := env.auditEntries(unknown, "auth.login_failed"); fails[len(fails)-2].Details["reason"] != "unknown_email_locked" {
+		t.Errorf("reason %v", fails[len(fails)-2].Details["reason"])
+	}
+}
+
+// stripCSRF removes what differs per request from a page: the CSRF token and the request id.
+func stripCSRF(body string) string {
+	body = csrfValue.ReplaceAllString(body, `value="CSRF"`)
+	return requestIDText.ReplaceAllString(body, "request ID")
+}
+
+var (
+	csrfValue     = regexp.MustCompile(`name="_csrf" value="[^"]*"`)
+	requestIDText = regexp.MustCompile(`request [A-Za-z0-9_-]+`)
+)
 
 func TestLockoutWindow(t *testing.T) {
 	env := newTestEnv(t)

@@ -65,7 +65,7 @@ func (s *Server) App() *fiber.App {
 		// client address is decided by clientIP with the --trusted-proxy list instead.
 		EnableTrustedProxyCheck: false,
 	})
-	app.Use(s.requestID, s.recoverPanic, s.accessLog, s.securityHeaders, s.loadSession, s.checkCSRF)
+	app.Use(s.requestID, s.recoverPanic, s.accessLog, s.securityHeaders, s.loadSession, s.checkCrossOrigin, s.checkCSRF)
 	s.routes(app)
 	app.Use(func(c *fiber.Ctx) error { return errs.E(errs.NotFound, "There is no page at this address.") })
 	return app

@@ -55,7 +55,7 @@ func TestMain(m *testing.M) {
 
 // kycdeskBinary builds ./cmd/kycdesk on first use: the journeys run the real binary, as
 // an operator would, so flags, signals and stdout are part of what they check.
-func kycdeskBinary(t *testing.T) string {
+func kycdeskBinary(t testing.TB) string {
 	t.Helper()
 	built.once.Do(func() {
 		start := time.Now()
@@ -109,7 +109,7 @@ type kycdeskServer struct {
 
 // startServer runs `kycdesk serve --addr 127.0.0.1:0` and waits for its "listening" line.
 // Cleanup sends SIGTERM and checks the shutdown contract.
-func startServer(t *testing.T) *kycdeskServer {
+func startServer(t testing.TB) *kycdeskServer {
 	t.Helper()
 	s := &kycdeskServer{bin: kycdeskBinary(t), Data: t.TempDir(), exited: make(chan struct{})}
 	listening := &listenWatcher{found: make(chan string, 1)}
@@ -134,7 +134,7 @@ func startServer(t *testing.T) *kycdeskServer {
 }
 
 // stop sends SIGTERM and requires exit status 0 within shutdownLimit.
-func (s *kycdeskServer) stop(t *testing.T) {
+func (s *kycdeskServer) stop(t testing.TB) {
 	select {
 	case <-s.exited:
 		t.Errorf("kycdesk serve exited before the test ended: %v", s.waitErr)
@@ -165,7 +165,7 @@ func (s *kycdeskServer) stop(t *testing.T) {
 
 // cli runs a kycdesk subcommand on the server's data dir (as a second process, the way
 // an operator would beside a running server) and returns its standard output.
-func (s *kycdeskServer) cli(t *testing.T, stdin string, args ...string) string {
+func (s *kycdeskServer) cli(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(s.bin, append(args, "--data", s.Data)...)

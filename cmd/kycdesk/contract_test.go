@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -173,5 +174,85 @@ func TestContractUsageErrors(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestContractServeEnvTwins: every serve flag has an environment twin, named in `serve -h`;
+// a twin sets what its flag sets, a flag on the command line wins over it, and a twin that
+// does not parse is a one-line usage error (exit 2), like a bad flag.
+func TestContractServeEnvTwins(t *testing.T) {
+	code, _, help := runMain(t, "", nil, "serve", "-h")
+	if code != 2 {
+		t.Fatalf("serve -h: exit %d", code)
+	}
+	flagLine := regexp.MustCompile(`(?m)^  -(\S+)`)
+	names := flagLine.FindAllStringSubmatch(help, -1)
+	if len(names) < 9 {
+		t.Fatalf("serve -h lists %d flags:\n%s", len(names), help)
+	}
+	for _, n := range names {
+		twin := "(env KYCDESK_" + strings.ToUpper(strings.ReplaceAll(n[1], "-", "_")) + ")"
+		if !strings.Contains(help, twin) {
+			t.Errorf("serve -h does not name the twin %s of --%s", twin, n[1])
+		}
+	}
+
+	env := map[string]string{
+		"KYCDESK_ADDR": "127.0.0.1:9123", "KYCDESK_DATA": "/srv/kyc", "KYCDESK_PUBLIC_URL": "https://kyc.example.com",
+		"KYCDESK_INSECURE_COOKIES": "true", "KYCDESK_METRICS_ADDR": "127.0.0.1:9100",
+		"KYCDESK_TRUSTED_PROXY": "10.0.0.0/8, 192.0.2.7", "KYCDESK_SESSION_IDLE": "10m", "KYCDESK_SESSION_LIFETIME": "8h",
+		"KYCDESK_NO_WORKER": "1",
+	}
+	m := &Main{Getenv: func(k string) string { return env[k] }}
+	cfg, err := m.serveFlags("serve", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9123" || cfg.DataDir != "/srv/kyc" || cfg.PublicURL != "https://kyc.example.com" ||
+		!cfg.InsecureCookies || cfg.MetricsAddr != "127.0.0.1:9100" || len(cfg.TrustedProxies) != 2 ||
+		cfg.TrustedProxies[1].String() != "192.0.2.7/32" || cfg.SessionIdle != 10*time.Minute ||
+		cfg.SessionLifetime != 8*time.Hour || !cfg.NoWorker {
+		t.Errorf("config from the environment: %+v", cfg)
+	}
+	cfg, err = m.serveFlags("serve", []string{"--addr", "127.0.0.1:9999", "--insecure-cookies=false", "--trusted-proxy", "203.0.113.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9999" || cfg.InsecureCookies || len(cfg.TrustedProxies) != 1 {
+		t.Errorf("flags did not win over the environment: %+v", cfg)
+	}
+	for _, bad := range []map[string]string{
+		{"KYCDESK_INSECURE_COOKIES": "maybe"}, {"KYCDESK_SESSION_IDLE": "ten minutes"}, {"KYCDESK_TRUSTED_PROXY": "not-a-cidr"},
+		{"KYCDESK_ADDR": "no-port"},
+	} {
+		code, out, errOut := runMain(t, "", bad, "serve", "--data", t.TempDir())
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "kycdesk: ") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", bad, code, out, errOut)
+		}
+	}
+}
+
+// TestContractVersion: `kycdesk version` prints one line with the version and the commit,
+// from the build info or from -ldflags "-X main.version=… -X main.commit=…".
+func TestContractVersion(t *testing.T) {
+	code, out, errOut := runMain(t, "", nil, "version")
+	if code != 0 || errOut != "" || !regexp.MustCompile(`^kycdesk \S+ commit \S+ go\S+\n$`).MatchString(out) {
+		t.Fatalf("version: exit %d, %q %q", code, out, errOut)
+	}
+	version, commit = "1.4.0", "0123456789abcdef0123456789abcdef01234567"
+	defer func() { version, commit = "", "" }()
+	if _, out, _ := runMain(t, "", nil, "version"); !strings.HasPrefix(out, "kycdesk 1.4.0 commit 0123456789abcdef0123456789abcdef01234567 go") {
+		t.Errorf("with -ldflags values: %q", out)
+	}
+}
+
+// TestContractLogsAreJSON: off a terminal (a container, the journal, a pipe) each log line
+// is one JSON object with its fields.
+func TestContractLogsAreJSON(t *testing.T) {
+	var buf strings.Builder
+	newLogger(&buf, false).Info("http", "request_id", "r-1", "status", 200)
+	var line map[string]any
+	if err := json.Unmarshal([]byte(buf.String()), &line); err != nil || line["request_id"] != "r-1" || line["msg"] != "http" {
+		t.Fatalf("log line %q: %v", buf.String(), err)
 	}
 }

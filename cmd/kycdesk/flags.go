@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/term"
+
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/config"
 	"github.com/kycdesk/kycdesk/internal/crypto"
@@ -58,7 +60,7 @@ func (m *Main) env(key, def string) string {
 
 // dataFlag registers --data with KYCDESK_DATA as its default.
 func (m *Main) dataFlag(f *flags) *string {
-	return f.String("data", m.env("KYCDESK_DATA", config.Default().DataDir), "data directory")
+	return f.String("data", m.env("KYCDESK_DATA", config.Default().DataDir), "data directory (env KYCDESK_DATA)")
 }
 
 // multi is a repeatable string flag.
@@ -117,14 +119,20 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 	return &store{db: d, sealer: sealer}, nil
 }
 
-// newLogger writes JSON lines; quiet keeps only warnings and errors (the demo's
-// terminal is for its banner, not for an access log).
+// newLogger writes JSON lines, or readable text when w is a terminal (someone running
+// kycdesk by hand); quiet keeps only warnings and errors (the demo's terminal is for its
+// banner, not for an access log). Callers log ids and outcomes, never personal data,
+// passwords, tokens or documents.
 func newLogger(w io.Writer, quiet bool) *slog.Logger {
 	level := slog.LevelInfo
 	if quiet {
 		level = slog.LevelWarn
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 func (m *Main) printf(format string, args ...any) { fmt.Fprintf(m.Stdout, format, args...) }

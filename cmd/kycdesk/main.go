@@ -72,7 +72,10 @@ Usage:
   kycdesk migrate      [--data DIR]
   kycdesk backup       --to FILE [--data DIR]
 
-Environment: KYCDESK_ADDR, KYCDESK_DATA, KYCDESK_MASTER_KEY.
+  kycdesk version
+
+Environment: KYCDESK_ADDR, KYCDESK_DATA, KYCDESK_MASTER_KEY; every serve flag has a twin
+(KYCDESK_PUBLIC_URL, KYCDESK_INSECURE_COOKIES, KYCDESK_METRICS_ADDR, KYCDESK_TRUSTED_PROXY, ...: serve -h).
 `
 
 // Run dispatches to a subcommand.
@@ -121,6 +124,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.simulate(ctx, args)
 	case "bench":
 		return m.bench(ctx, args)
+	case "version", "--version":
+		return m.printVersion(args)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -12,26 +12,49 @@ import (
 	"github.com/kycdesk/kycdesk/internal/config"
 )
 
-// serveFlags parses the serve command line into a Config.
+// serveFlags parses the serve command line into a Config. Each flag's default comes from
+// its environment twin (env.go), so `serve -h` lists both.
 func (m *Main) serveFlags(name string, args []string) (config.Config, error) {
 	cfg := config.Default()
 	f := newFlags(name)
-	f.StringVar(&cfg.Addr, "addr", m.env("KYCDESK_ADDR", cfg.Addr), "listen address")
+	var err error
+	f.StringVar(&cfg.Addr, "addr", m.envString("addr", cfg.Addr), withEnv("listen address", "addr"))
 	data := m.dataFlag(f)
-	publicURL := f.String("public-url", "", "base URL of webhook URLs shown to admins (default: http://ADDR)")
-	f.BoolVar(&cfg.InsecureCookies, "insecure-cookies", false, "send cookies without Secure (plain HTTP)")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this address instead of --addr")
+	publicURL := f.String("public-url", m.envString("public-url", ""),
+		withEnv("base URL of webhook URLs shown to admins (default: http://ADDR)", "public-url"))
+	if cfg.InsecureCookies, err = m.envBool("insecure-cookies", false); err != nil {
+		return cfg, err
+	}
+	f.BoolVar(&cfg.InsecureCookies, "insecure-cookies", cfg.InsecureCookies, withEnv("send cookies without Secure (plain HTTP)", "insecure-cookies"))
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", m.envString("metrics-addr", ""),
+		withEnv("serve /metrics on this address instead of --addr", "metrics-addr"))
 	var proxies multi
-	f.Var(&proxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is trusted (repeatable)")
-	f.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "session idle timeout")
-	f.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "session absolute lifetime")
-	f.BoolVar(&cfg.AutoAssign, "auto-assign", false, "give each new case round-robin to an available analyst or lead")
-	f.BoolVar(&cfg.NoWorker, "no-worker", false, "take deliveries into the inbox without processing them (another server processes; tests)")
+	f.Var(&proxies, "trusted-proxy", withEnv("CIDR of a proxy whose X-Forwarded-For is trusted (repeatable; env: comma-separated)", "trusted-proxy"))
+	if cfg.SessionIdle, err = m.envDuration("session-idle", cfg.SessionIdle); err != nil {
+		return cfg, err
+	}
+	f.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, withEnv("session idle timeout", "session-idle"))
+	if cfg.SessionLifetime, err = m.envDuration("session-lifetime", cfg.SessionLifetime); err != nil {
+		return cfg, err
+	}
+	f.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, withEnv("session absolute lifetime", "session-lifetime"))
+	if cfg.NoWorker, err = m.envBool("no-worker", false); err != nil {
+		return cfg, err
+	}
+	f.BoolVar(&cfg.NoWorker, "no-worker", cfg.NoWorker,
+		withEnv("take deliveries into the inbox without processing them (another server processes; tests)", "no-worker"))
+	if cfg.AutoAssign, err = m.envBool("auto-assign", false); err != nil {
+		return cfg, err
+	}
+	f.BoolVar(&cfg.AutoAssign, "auto-assign", cfg.AutoAssign,
+		withEnv("give each new case round-robin to an available analyst or lead", "auto-assign"))
 	if err := f.parse(args); err != nil {
 		return cfg, err
 	}
+	if len(proxies) == 0 {
+		proxies = m.envList("trusted-proxy")
+	}
 	cfg.DataDir = *data
-	var err error
 	if cfg.TrustedProxies, err = parsePrefixes(proxies); err != nil {
 		return cfg, err
 	}

@@ -12,13 +12,25 @@ import (
 	"github.com/kycdesk/kycdesk/internal/errs"
 )
 
-// Brute-force limits. An account is locked after LockoutFailures failed attempts within
-// LockoutWindow (counted since its last successful sign-in); an address that failed
-// AddressFailures times within the window is refused before any password is checked.
+// Brute-force limits. An email is locked out after LockoutFailures failed attempts within
+// LockoutWindow (counted since its last successful sign-in), whether or not an account
+// has it; an address that failed AddressFailures times within the window is refused
+// before any password is checked. Attempts are kept for AttemptRetention, then pruned.
 const (
-	LockoutFailures = 10
-	LockoutWindow   = 15 * time.Minute
-	AddressFailures = 30
+	LockoutFailures  = 10
+	LockoutWindow    = 15 * time.Minute
+	AddressFailures  = 30
+	AttemptRetention = 24 * time.Hour
+	// pruneBatch bounds the rows one sign-in write deletes, so pruning never holds the
+	// writer for long; each write prunes, so the table stays small.
+	pruneBatch = 100
+)
+
+// login_attempts.success values.
+const (
+	attemptFailed  = 0 // counts towards the email's lock-out and the address's throttle
+	attemptSuccess = 1
+	attemptRefused = 2 // refused while locked out: counts for the address only, so waiting is enough
 )
 
 // ErrSignInFailed is the one answer to a wrong email, a wrong password, a disabled
@@ -29,6 +41,11 @@ var ErrSignInFailed = errs.E(errs.Unauthorized, "Email or password is wrong.")
 // ErrCodeWrong is the answer to a wrong, reused or malformed second-factor code.
 var ErrCodeWrong = errs.E(errs.Unauthorized, "That code is not right. Try the current code from your app, or a recovery code.")
 
+// ErrLockedOut is the answer to every sign-in for an email that failed too often, even
+// with the right password, and the same for an email no account has: the person learns
+// why and what to do, and the answer never tells whether the account exists.
+var ErrLockedOut = errs.E(errs.TooMany, "too many failed sign-ins for this email: wait 15 minutes or ask an administrator")
+
 // ErrTooManyAttempts refuses an address that failed too often.
 var ErrTooManyAttempts = errs.E(errs.TooMany, "Too many failed sign-ins from your network. Wait 15 minutes and try again.")
 
@@ -38,6 +55,7 @@ const (
 	reasonWrongPassword = "wrong_password"
 	reasonDisabled      = "disabled"
 	reasonLocked        = "locked"
+	reasonThrottled     = "unknown_email_locked"
 	reasonWrongCode     = "wrong_code"
 )
 
@@ -74,14 +92,27 @@ func (u *Users) credentials(ctx context.Context, q queryRower, where string, arg
 // AddressThrottled reports whether ip has failed too many sign-ins lately.
 func (u *Users) AddressThrottled(ctx context.Context, ip string) (bool, error) {
 	var n int
-	err := u.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND at > ? AND success = 0`,
-		ip, db.Millis(u.now().Add(-LockoutWindow))).Scan(&n)
+	err := u.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND at > ? AND success != ?`,
+		ip, db.Millis(u.now().Add(-LockoutWindow)), attemptSuccess).Scan(&n)
 	return n >= AddressFailures, err
 }
 
-// Authenticate checks an email and password (the first factor). It answers
-// ErrSignInFailed for every kind of refusal, after the same argon2 work, and audits
-// each failure with its reason. ip is the client address, for throttling and the trail.
+// emailFailures counts the failed attempts for email within the lock-out window since
+// its last successful sign-in. It reads the same rows whether or not an account has the
+// email.
+func (u *Users) emailFailures(ctx context.Context, q queryRower, email string, now time.Time) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE email = ? AND success = ? AND at > ?
+		AND id > COALESCE((SELECT MAX(id) FROM login_attempts WHERE email = ? AND success = ?), 0)`,
+		email, attemptFailed, db.Millis(now.Add(-LockoutWindow)), email, attemptSuccess).Scan(&n)
+	return n, err
+}
+
+// Authenticate checks an email and password (the first factor). A wrong email, a wrong
+// password and a disabled account all answer ErrSignInFailed, after the same argon2 work;
+// an email locked out answers ErrLockedOut, with or without an account and even with the
+// right password, after the same (no argon2) work. Each refusal is audited with its
+// reason. ip is the client address, for throttling and the trail.
 func (u *Users) Authenticate(ctx context.Context, email, password, ip string) (User, error) {
 	email = NormalizeEmail(email)
 	if len(email) > 254 {
@@ -92,18 +123,29 @@ func (u *Users) Authenticate(ctx context.Context, email, password, ip string) (U
 	} else if throttled {
 		return User{}, ErrTooManyAttempts
 	}
+	failures, err := u.emailFailures(ctx, u.db.Read, email, u.now())
+	if err != nil {
+		return User{}, err
+	}
 	c, err := u.credentials(ctx, u.db.Read, "email = ?", email)
-	if errors.Is(err, sql.ErrNoRows) {
+	known := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return User{}, err
+	}
+	if failures >= LockoutFailures {
+		if known {
+			return User{}, u.recordRefusal(ctx, email, ip, &c.User, reasonLocked)
+		}
+		return User{}, u.recordRefusal(ctx, email, ip, nil, reasonThrottled)
+	}
+	if !known {
 		if err := u.hasher.DummyVerify(ctx); err != nil {
 			return User{}, err
 		}
 		return User{}, u.recordFailure(ctx, email, ip, nil, reasonUnknownEmail)
 	}
-	if err != nil {
-		return User{}, err
-	}
-	// The hash is checked even for a disabled or locked account, so that the time taken
-	// does not tell those states apart from a wrong password.
+	// The hash is checked even for a disabled account, so that the time taken does not
+	// tell that state apart from a wrong password.
 	ok, err := u.hasher.Verify(ctx, c.passwordHash, password)
 	if err != nil && !errors.Is(err, ErrMalformedHash) {
 		return User{}, err
@@ -113,8 +155,13 @@ func (u *Users) Authenticate(ctx context.Context, email, password, ip string) (U
 		return User{}, u.recordFailure(ctx, email, ip, &c.User, reasonWrongPassword)
 	case !c.DisabledAt.IsZero():
 		return User{}, u.recordFailure(ctx, email, ip, &c.User, reasonDisabled)
-	case !c.LockedAt.IsZero():
-		return User{}, u.recordFailure(ctx, email, ip, &c.User, reasonLocked)
+	}
+	if !c.LockedAt.IsZero() {
+		// The failures that locked the account have left the window: the lock-out is over.
+		if err := u.lockExpired(ctx, &c.User); err != nil {
+			return User{}, err
+		}
+		c.LockedAt = time.Time{}
 	}
 	if u.hasher.NeedsRehash(c.passwordHash) {
 		// Parameters were raised since this hash was made; the password is at hand now.
@@ -127,12 +174,33 @@ func (u *Users) Authenticate(ctx context.Context, email, password, ip string) (U
 	return c.User, nil
 }
 
-// recordFailure stores a failed attempt, audits it, and locks the account when this
-// failure is the LockoutFailures-th in the window. It returns the error to show.
-func (u *Users) recordFailure(ctx context.Context, email, ip string, usr *User, reason string) error {
+// lockExpired clears the lock-out mark of an account whose failures have aged out of the
+// window, and audits it.
+func (u *Users) lockExpired(ctx context.Context, usr *User) error {
+	now := u.now()
+	return u.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET locked_at = NULL, updated_at = ? WHERE id = ? AND locked_at IS NOT NULL`,
+			db.Millis(now), usr.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: "system", Action: "auth.lock_expired", Subject: usr.Email,
+			Details: map[string]any{"user_id": usr.ID, "locked_at": usr.LockedAt.UTC().Format(time.RFC3339)}})
+		return err
+	})
+}
+
+// recordRefusal stores and audits an attempt refused because the email is locked out.
+// It does not count towards the lock-out (waiting LockoutWindow is enough), only
+// towards the address's throttle. It returns ErrLockedOut.
+func (u *Users) recordRefusal(ctx context.Context, email, ip string, usr *User, reason string) error {
 	now := u.now()
 	err := u.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, 0)`, email, ip, db.Millis(now)); err != nil {
+		if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, ?)`,
+			email, ip, db.Millis(now), attemptRefused); err != nil {
 			return err
 		}
 		actor := email
@@ -143,43 +211,87 @@ func (u *Users) recordFailure(ctx context.Context, email, ip string, usr *User, 
 			Details: map[string]any{"reason": reason, "ip": ip}}); err != nil {
 			return err
 		}
-		if usr == nil || !usr.LockedAt.IsZero() {
-			return nil
+		return pruneAttempts(ctx, tx, now)
+	})
+	if err != nil {
+		return err
+	}
+	return ErrLockedOut
+}
+
+// pruneAttempts deletes up to pruneBatch attempts older than AttemptRetention, keeping
+// each email's latest successful sign-in (the admin list's "last sign-in"). It reads the
+// login_attempts_at index, so it costs next to nothing when there is nothing to prune.
+func pruneAttempts(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	return exec(ctx, tx, `DELETE FROM login_attempts WHERE id IN (
+		SELECT a.id FROM login_attempts a INDEXED BY login_attempts_at WHERE a.at < ?
+		AND (a.success != ? OR EXISTS (SELECT 1 FROM login_attempts b WHERE b.email = a.email AND b.success = ? AND b.at > a.at))
+		ORDER BY a.at LIMIT ?)`,
+		db.Millis(now.Add(-AttemptRetention)), attemptSuccess, attemptSuccess, pruneBatch)
+}
+
+// recordFailure stores a failed attempt, audits it, and locks the email out when this
+// failure is the LockoutFailures-th in the window (an account with that email gets
+// locked_at, shown to admins). It returns the error to show.
+func (u *Users) recordFailure(ctx context.Context, email, ip string, usr *User, reason string) error {
+	now := u.now()
+	lockedOut := false
+	err := u.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, ?)`,
+			email, ip, db.Millis(now), attemptFailed); err != nil {
+			return err
 		}
-		since := now.Add(-LockoutWindow)
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE email = ? AND success = 0 AND at > ?
-			AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE email = ? AND success = 1), 0)`,
-			email, db.Millis(since), email).Scan(&n); err != nil {
+		actor := email
+		if usr == nil {
+			actor = "anonymous"
+		}
+		if _, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: actor, Action: "auth.login_failed", Subject: email,
+			Details: map[string]any{"reason": reason, "ip": ip}}); err != nil {
+			return err
+		}
+		if err := pruneAttempts(ctx, tx, now); err != nil {
+			return err
+		}
+		n, err := u.emailFailures(ctx, tx, email, now)
+		if err != nil {
 			return err
 		}
 		if n < LockoutFailures {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET locked_at = ?, updated_at = ? WHERE id = ? AND locked_at IS NULL`,
-			db.Millis(now), db.Millis(now), usr.ID)
-		if err != nil {
-			return err
-		}
-		if changed, _ := res.RowsAffected(); changed == 0 {
+		lockedOut = true
+		// Attempts while locked out are refused before they count, so this failure is the
+		// one that crossed the threshold (more only when two raced): a new lock-out, even
+		// when an older one's mark was never cleared.
+		if usr == nil || n > LockoutFailures {
 			return nil
+		}
+		if err := exec(ctx, tx, `UPDATE users SET locked_at = ?, updated_at = ? WHERE id = ?`,
+			db.Millis(now), db.Millis(now), usr.ID); err != nil {
+			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{At: now, Actor: "system", Action: "auth.locked", Subject: usr.Email,
 			Details: map[string]any{"user_id": usr.ID, "failures": n, "window": LockoutWindow.String(), "ip": ip}})
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if reason == reasonWrongCode {
+	case reason == reasonWrongCode:
 		return ErrCodeWrong
+	case lockedOut:
+		return ErrLockedOut
 	}
 	return ErrSignInFailed
 }
 
 // recordSuccess stores a completed sign-in and audits it, inside tx.
 func (u *Users) recordSuccess(ctx context.Context, tx *sql.Tx, usr User, ip, method string, now time.Time) error {
-	if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, 1)`, usr.Email, ip, db.Millis(now)); err != nil {
+	if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, ?)`,
+		usr.Email, ip, db.Millis(now), attemptSuccess); err != nil {
+		return err
+	}
+	if err := pruneAttempts(ctx, tx, now); err != nil {
 		return err
 	}
 	_, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: usr.Email, Action: "auth.login", Subject: usr.Email,

@@ -185,7 +185,18 @@ func oneUser(ctx context.Context, q queryRower, columns, where string, arg any) 
 
 // Get returns the user with id; errs.NotFound when there is none.
 func (u *Users) Get(ctx context.Context, id int64) (User, error) {
-	return oneUser(ctx, u.db.Read, userColumns, "u.id = ?", id)
+	usr, err := oneUser(ctx, u.db.Read, userColumns, "u.id = ?", id)
+	u.lockOver(&usr)
+	return usr, err
+}
+
+// lockOver clears, in what admins are shown, a lock-out mark older than LockoutWindow:
+// the failures that caused it have aged out and the email is no longer refused (the mark
+// itself goes at the account's next sign-in, or when an admin lifts it).
+func (u *Users) lockOver(usr *User) {
+	if !usr.LockedAt.IsZero() && u.now().Sub(usr.LockedAt) >= LockoutWindow {
+		usr.LockedAt = time.Time{}
+	}
 }
 
 // Current returns the user with id as every signed-in request needs it: Get without
@@ -212,6 +223,7 @@ func (u *Users) List(ctx context.Context) ([]User, error) {
 		if err != nil {
 			return nil, err
 		}
+		u.lockOver(&usr)
 		out = append(out, usr)
 	}
 	return out, rows.Err()

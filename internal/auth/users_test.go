@@ -157,7 +157,7 @@ func TestLockoutCountsSinceLastSuccess(t *testing.T) {
 	if got.Status() != "locked" {
 		t.Fatalf("status %s after the 10th failure", got.Status())
 	}
-	if _, err := u.Authenticate(ctx, ana.Email, pw, "ip"); err != ErrSignInFailed {
+	if _, err := u.Authenticate(ctx, ana.Email, pw, "ip"); err != ErrLockedOut {
 		t.Errorf("locked user signed in: %v", err)
 	}
 	admin := &Identity{UserID: 99, Email: "admin@example.com"}

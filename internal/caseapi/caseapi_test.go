@@ -458,8 +458,9 @@ func TestPageJSON(t *testing.T) {
 	}
 }
 
-// The triggers of migration 00005 keep each round's checks and documents arrays current
-// through every kind of write, in the order the rows were stored.
+// A writer that asks for a refresh (INSERT INTO case_api_refresh, migration 00012) after
+// any kind of write to a round's checks and documents finds the API's arrays current, in
+// the order the rows were stored.
 func TestPartsFollowChecksAndDocuments(t *testing.T) {
 	r := newReader(t)
 	ctx := context.Background()
@@ -470,8 +471,19 @@ func TestPartsFollowChecksAndDocuments(t *testing.T) {
 	a, b := seeded[0].ID, seeded[1].ID
 	exec := func(q string, args ...any) {
 		t.Helper()
-		if err := r.DB.Tx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, q, args...); return err }); err != nil {
+		if err := r.DB.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			// Every round of both cases, as the writer's own record of what it touched would say.
+			_, err := tx.ExecContext(ctx, `INSERT INTO case_api_refresh (case_id, round) VALUES (?, 1), (?, 2), (?, 1), (?, 2)`, a, a, b, b)
+			return err
+		}); err != nil {
 			t.Fatal(err)
+		}
+		var left int
+		if err := r.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM case_api_refresh`).Scan(&left); err != nil || left != 0 {
+			t.Fatalf("%d refresh requests left behind (%v)", left, err)
 		}
 	}
 	kinds := func(id string) (checks, docs string) {

@@ -85,9 +85,13 @@ func (s *Store) Prepare(in Input) (*Prepared, error) {
 	case strings.TrimSpace(in.Result.Reference) == "":
 		return nil, errs.E(errs.Invalid, "result has no reference")
 	}
-	docs, flags, err := prepareDocuments(s.Sealer, in.Result.Documents)
+	refs, capFlag := boundDocuments(in.Result.Documents)
+	docs, flags, err := prepareDocuments(s.Sealer, refs)
 	if err != nil {
 		return nil, err
+	}
+	if capFlag != "" {
+		flags = append(flags, capFlag)
 	}
 	return &Prepared{in: in, docs: docs, docFlags: flags}, nil
 }
@@ -561,6 +565,7 @@ func (a *applier) insertChecks(caseID string, round int) error {
 // same bytes is already there (a redelivery): skipped. With different bytes (a newer result
 // re-sent the image): the old one is replaced under a new id, and the timeline says so.
 // fresh says the round has no documents yet (a new case or round): nothing to look up.
+// It is the last write of a round's rows, and ends by rebuilding the round's API arrays.
 func (a *applier) insertDocuments(caseID string, round int, fresh bool) error {
 	for _, d := range a.p.docs {
 		var oldID, oldSum string
@@ -587,7 +592,8 @@ func (a *applier) insertDocuments(caseID string, round int, fresh bool) error {
 			return fmt.Errorf("insert document: %w", err)
 		}
 	}
-	return nil
+	// The round's checks (written first) and documents are complete: build the API's arrays.
+	return a.refreshAPIParts(caseID, round)
 }
 
 func (a *applier) sealApplicant(caseID string, ap Applicant) ([]byte, error) {
@@ -688,6 +694,7 @@ func normalise(r Result, now time.Time) Result {
 		}
 		r.Fields = fields
 	}
+	bound(&r)
 	return r
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Webhook delivery outcomes, the `outcome` label of kycdesk_webhook_deliveries_total and
@@ -58,7 +59,26 @@ func New() *Metrics {
 	return m
 }
 
-// Handler serves the registry in the Prometheus text format.
+// Handler serves the registry in the Prometheus text format, without the Go collector's
+// go_info: /metrics is open on the main listener by default, and the exact Go version tells
+// an attacker which runtime vulnerabilities to try (`kycdesk version` says it to operators).
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+	return promhttp.HandlerFor(withoutVersions{m.Registry}, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// hiddenFamilies are the metric families that only say which versions run.
+var hiddenFamilies = map[string]bool{"go_info": true}
+
+// withoutVersions gathers everything but hiddenFamilies.
+type withoutVersions struct{ prometheus.Gatherer }
+
+func (g withoutVersions) Gather() ([]*dto.MetricFamily, error) {
+	mfs, err := g.Gatherer.Gather()
+	kept := mfs[:0]
+	for _, mf := range mfs {
+		if !hiddenFamilies[mf.GetName()] {
+			kept = append(kept, mf)
+		}
+	}
+	return kept, err
 }

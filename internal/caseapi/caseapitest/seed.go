@@ -52,7 +52,8 @@ type Case struct {
 	UpdatedAt time.Time
 }
 
-// Seed inserts n cases with four checks and two documents each (tiny fake ciphertexts).
+// Seed inserts n cases with four checks and two documents each (tiny fake ciphertexts),
+// and builds their API arrays as the case store does.
 // Case i is updated at first + i*step, has reference prefix+i, and cycles through
 // Statuses and Providers. It returns the cases in insertion order.
 func Seed(ctx context.Context, d *db.DB, n int, first time.Time, step time.Duration, prefix string) ([]Case, error) {
@@ -92,8 +93,16 @@ func Seed(ctx context.Context, d *db.DB, n int, first time.Time, step time.Durat
 		if err := insertRows(ctx, tx, "case_checks", []string{"case_id", "round", "kind", "result", "score", "details"}, checkRows); err != nil {
 			return err
 		}
-		return insertRows(ctx, tx, "case_documents", []string{"id", "case_id", "round", "kind", "provider_ref", "content_type",
-			"size", "sha256", "wrapped_key", "ciphertext", "created_at"}, docRows)
+		if err := insertRows(ctx, tx, "case_documents", []string{"id", "case_id", "round", "kind", "provider_ref", "content_type",
+			"size", "sha256", "wrapped_key", "ciphertext", "created_at"}, docRows); err != nil {
+			return err
+		}
+		// The API's arrays are built once per round, when its rows are written (migration 00012).
+		refreshRows := make([][]any, 0, n)
+		for _, c := range out {
+			refreshRows = append(refreshRows, []any{c.ID, 1})
+		}
+		return insertRows(ctx, tx, "case_api_refresh", []string{"case_id", "round"}, refreshRows)
 	})
 	return out, err
 }

@@ -403,8 +403,16 @@ func nonEmpty(vals ...string) []string {
 
 // documentRefs lists one ref per attachment, ProviderID "documentId/attachmentId", for
 // Client.FetchDocuments to fill. Inline image data (rare in an execution) is used at once.
+// At most cases.MaxDocuments are listed, so the worker never fetches more than a case keeps;
+// the rest are flagged.
 func (ind *Individual) documentRefs(flags *[]string) []cases.DocumentRef {
 	var out []cases.DocumentRef
+	left := 0
+	defer func() {
+		if left > 0 {
+			*flags = append(*flags, fmt.Sprintf("%d documents beyond the limit of %d left out", left, cases.MaxDocuments))
+		}
+	}()
 	for _, d := range ind.Documents {
 		if d.DocumentID == "" {
 			continue
@@ -415,6 +423,10 @@ func (ind *Individual) documentRefs(flags *[]string) []cases.DocumentRef {
 			}
 			if rs := strings.ToUpper(a.RetrievalStatus); rs != "" && rs != "NORMAL" {
 				*flags = append(*flags, fmt.Sprintf("document %s/%s not retrievable (%s)", d.DocumentID, a.AttachmentID, a.RetrievalStatus))
+				continue
+			}
+			if len(out) == cases.MaxDocuments {
+				left++
 				continue
 			}
 			ref := cases.DocumentRef{

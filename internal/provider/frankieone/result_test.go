@@ -3,6 +3,7 @@ package frankieone
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -243,6 +244,21 @@ func TestExecutionVariants(t *testing.T) {
 			// A list has no categories, so no document is known to be an identity document.
 			if r.Applicant.IDNumber != "" {
 				t.Errorf("IDNumber = %q", r.Applicant.IDNumber)
+			}
+		}},
+		{"more documents than a case keeps: the first are fetched, the rest flagged", func(_, ind map[string]any) {
+			var docs []any
+			for i := range cases.MaxDocuments + 5 {
+				docs = append(docs, map[string]any{"documentId": fmt.Sprintf("d%d", i), "type": "PASSPORT",
+					"attachments": []any{map[string]any{"attachmentId": "a", "mimeType": "image/jpeg"}}})
+			}
+			ind["documents"] = docs
+		}, func(t *testing.T, r cases.Result) {
+			if len(r.Documents) != cases.MaxDocuments || r.Documents[0].ProviderID != "d0/a" {
+				t.Errorf("%d documents, first %+v", len(r.Documents), r.Documents[0])
+			}
+			if !hasFlag(r, "5 documents beyond the limit of 20 left out") {
+				t.Errorf("Flags = %q", r.Flags)
 			}
 		}},
 		{"no individual", func(_, ind map[string]any) {

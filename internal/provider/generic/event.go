@@ -140,6 +140,9 @@ func Parse(body []byte) (*Event, error) {
 		return nil, provider.Shapef("verification is missing")
 	}
 	e.Verification = *w.Verification
+	if err := e.checkLimits(); err != nil {
+		return nil, err
+	}
 	if err := e.Verification.validate(); err != nil {
 		return nil, err
 	}
