@@ -4,9 +4,7 @@ package audit
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,51 +78,6 @@ func canonicalDetails(d map[string]any) (string, error) {
 		return "", fmt.Errorf("audit: details: %w", err)
 	}
 	return string(b), nil
-}
-
-// hash is SHA-256 over a JSON array of the columns: unambiguous (no separator games)
-// and easy to recompute by an auditor with any JSON library.
-func hash(seq int64, at, actor, action, subject, details, prev string) string {
-	b, _ := json.Marshal([]any{seq, at, actor, action, subject, details, prev})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// BrokenError says where and why the chain does not verify.
-type BrokenError struct {
-	Seq    int64
-	Reason string
-}
-
-func (e *BrokenError) Error() string { return fmt.Sprintf("broken at seq %d: %s", e.Seq, e.Reason) }
-
-// Verify walks the whole chain in order and returns the number of entries, or a
-// *BrokenError at the first entry that does not verify.
-func Verify(ctx context.Context, db *sql.DB) (int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq`)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n, want int64 = 0, 1
-	prev := Genesis
-	for rows.Next() {
-		var seq int64
-		var at, actor, action, subject, details, prevHash, h string
-		if err := rows.Scan(&seq, &at, &actor, &action, &subject, &details, &prevHash, &h); err != nil {
-			return n, err
-		}
-		switch {
-		case seq != want:
-			return n, &BrokenError{Seq: want, Reason: fmt.Sprintf("entry missing (next entry is seq %d)", seq)}
-		case prevHash != prev:
-			return n, &BrokenError{Seq: seq, Reason: "prev_hash does not match the previous entry's hash"}
-		case hash(seq, at, actor, action, subject, details, prevHash) != h:
-			return n, &BrokenError{Seq: seq, Reason: "hash does not match the entry's contents"}
-		}
-		prev, want, n = h, want+1, n+1
-	}
-	return n, rows.Err()
 }
 
 // Filter selects entries for the audit page and exports.
