@@ -68,6 +68,9 @@ var policy = map[string]access{
 	"GET /audit":        roles(lead, auditor, admin),
 	"GET /audit/verify": roles(lead, auditor, admin),
 
+	"GET /reports":           roles(lead, auditor),
+	"GET /reports/:name.csv": roles(lead, auditor),
+
 	"GET /admin/users":                roles(admin),
 	"POST /admin/users":               roles(admin),
 	"POST /admin/users/:id/role":      roles(admin),

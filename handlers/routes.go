@@ -28,6 +28,10 @@ func (s *Server) routes(app *fiber.App) {
 	s.handle(app, "GET", "/audit", s.auditTrail)
 	s.handle(app, "GET", "/audit/verify", s.auditVerify)
 
+	// Reports (reports.go): CSV downloads for a range of days
+	s.handle(app, "GET", "/reports", s.reports)
+	s.handle(app, "GET", "/reports/:name.csv", s.reportCSV)
+
 	// Review workspace (queues.go, cases.go, documents.go): read-only until the review actions land
 	s.handle(app, "GET", "/queues", s.queues)
 	s.handle(app, "GET", "/cases/:id", s.caseWorkspace)

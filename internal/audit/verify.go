@@ -368,3 +368,9 @@ func (p *part) read(ctx context.Context, db *sql.DB, full, free chan *batch) err
 	}
 	return nil
 }
+
+// EntryHash is the hash an entry with these columns must carry: what anyone checking an
+// export of the trail recomputes for each row.
+func EntryHash(seq int64, at, actor, action, subject, details, prevHash string) string {
+	return hash(seq, at, actor, action, subject, details, prevHash)
+}
