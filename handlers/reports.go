@@ -66,4 +66,3 @@ func (s *Server) reportCSV(c *fiber.Ctx) error {
 	})
 	return nil
 }
-

@@ -295,4 +295,3 @@ func analystStats(ctx context.Context, q *sql.DB, r Range) ([]*analystStat, erro
 	})
 	return out, nil
 }
-
