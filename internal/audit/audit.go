@@ -84,13 +84,17 @@ func canonicalDetails(d map[string]any) (string, error) {
 type Filter struct {
 	Actor   string // exact
 	Subject string // exact
-	Action  string // prefix, e.g. "case."
-	From    time.Time
-	To      time.Time // exclusive
-	Before  int64     // keyset: entries with seq < Before (0: newest first from the top)
-	After   int64     // keyset for ascending exports: seq > After
-	Limit   int
-	Asc     bool
+	// Action is exact ("case.decided"), or an area when it ends with a dot ("case.": every
+	// case.* action). Either is a range of one index in seq order.
+	Action string
+	// From and To (exclusive) select the entries written in that period, as the seq range
+	// SeqRange finds: contiguous, by index, in the trail's order.
+	From   time.Time
+	To     time.Time
+	Before int64 // keyset: entries with seq < Before (0: newest first from the top)
+	After  int64 // keyset for ascending exports: seq > After
+	Limit  int
+	Asc    bool
 }
 
 // List returns entries matching f, newest first unless f.Asc.
@@ -103,14 +107,23 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Entry, error) {
 	if f.Subject != "" {
 		where, args = append(where, "subject = ?"), append(args, f.Subject)
 	}
-	if f.Action != "" {
-		where, args = append(where, "action LIKE ? ESCAPE '\\'"), append(args, likePrefix(f.Action))
+	switch {
+	case strings.HasSuffix(f.Action, "."):
+		// The expression of the audit_log_area index, written the same way so it is used.
+		where, args = append(where, "substr(action, 1, instr(action, '.')) = ?"), append(args, f.Action)
+	case f.Action != "":
+		where, args = append(where, "action = ?"), append(args, f.Action)
 	}
-	if !f.From.IsZero() {
-		where, args = append(where, "at >= ?"), append(args, f.From.UTC().Format(TimeFormat))
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, "at < ?"), append(args, f.To.UTC().Format(TimeFormat))
+	if !f.From.IsZero() || !f.To.IsZero() {
+		from, to := f.From, f.To
+		if to.IsZero() {
+			to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		lo, hi, err := SeqRange(ctx, db, from, to)
+		if err != nil {
+			return nil, err
+		}
+		where, args = append(where, "seq >= ? AND seq < ?"), append(args, lo, hi)
 	}
 	if f.Before > 0 {
 		where, args = append(where, "seq < ?"), append(args, f.Before)
@@ -148,9 +161,4 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
-}
-
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
 }

@@ -29,7 +29,8 @@ type Ingest struct {
 // NewIngest registers a generic integration named name and returns an Ingest for it.
 func NewIngest(t testing.TB, d *db.DB, sealer *crypto.Sealer, name string, now time.Time) *Ingest {
 	t.Helper()
-	in, _, err := integration.NewStore(d, sealer).Create(context.Background(), "test", integration.Spec{
+	st := &integration.Store{DB: d, Sealer: sealer, Now: func() time.Time { return now }}
+	in, _, err := st.Create(context.Background(), "test", integration.Spec{
 		Name: name, Provider: integration.Generic, AuthMode: integration.AuthHMAC})
 	if err != nil {
 		t.Fatal(err)
