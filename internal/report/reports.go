@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"slices"
 	"strconv"
 
@@ -45,9 +46,8 @@ func (c slaCase) breached(now int64) bool {
 	return c.due.Valid && end > c.due.Int64+c.paused(now)
 }
 
-const casesQuery = `SELECT reference, provider, integration_id, full_name, risk_level, status, result, assignee_id,
-	created_at, first_decided_at, decision, reason_code, sla_due, decided_at, sla_paused_ms, sla_paused_at
-	FROM cases WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`
+const casesCols = `reference, provider, integration_id, full_name, risk_level, status, result, assignee_id,
+	created_at, first_decided_at, decision, reason_code, sla_due, decided_at, sla_paused_ms, sla_paused_at`
 
 // cases: one row per case created in the range, oldest first.
 func (rp *Reporter) cases(ctx context.Context, r Range, t *table) error {
@@ -63,37 +63,48 @@ func (rp *Reporter) cases(ctx context.Context, r Range, t *table) error {
 		"created_at", "first_decided_at", "decision", "reason_code", "sla_due", "sla_breached"); err != nil {
 		return err
 	}
-	rows, err := rp.Read.QueryContext(ctx, casesQuery, millis(r.From), millis(r.To))
-	if err != nil {
+	now := millis(rp.Now())
+	// Each worker formats with its own scratch space.
+	newFormatter := func() func(rows *sql.Rows, w *csv.Writer) error {
+		var (
+			ref, provider, integ, name, risk, result string
+			assignee, decision, reason               sql.NullString
+			created                                  int64
+			firstDecided                             sql.NullInt64
+			c                                        slaCase
+			cells                                    = make([]string, 14)
+			scratch                                  []byte
+		)
+		isoTime := func(ms sql.NullInt64) string {
+			if !ms.Valid {
+				return ""
+			}
+			scratch = appendISO(scratch[:0], ms.Int64)
+			return string(scratch)
+		}
+		return func(rows *sql.Rows, w *csv.Writer) error {
+			if err := rows.Scan(&ref, &provider, &integ, &name, &risk, &c.status, &result, &assignee, &created, &firstDecided,
+				&decision, &reason, &c.due, &c.decidedAt, &c.pausedMS, &c.pausedAt); err != nil {
+				return err
+			}
+			cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6] = ref, provider, integrations[integ], name, risk, c.status, result
+			cells[7] = ""
+			if assignee.Valid {
+				cells[7] = users[assignee.String]
+			}
+			cells[8], cells[9] = isoTime(sql.NullInt64{Int64: created, Valid: true}), isoTime(firstDecided)
+			cells[10], cells[11], cells[12], cells[13] = decision.String, reason.String, isoTime(c.due), yesNo(c.breached(now))
+			for i, cell := range cells {
+				cells[i] = Neutralize(cell)
+			}
+			return w.Write(cells)
+		}
+	}
+	// The header goes out before the first chunk.
+	if err := t.flush(); err != nil {
 		return err
 	}
-	defer rows.Close()
-	now := millis(rp.Now())
-	var (
-		ref, provider, integ, name, risk, result string
-		assignee, decision, reason               sql.NullString
-		created                                  int64
-		firstDecided                             sql.NullInt64
-		c                                        slaCase
-		cells                                    = make([]string, 14)
-	)
-	for rows.Next() {
-		if err := rows.Scan(&ref, &provider, &integ, &name, &risk, &c.status, &result, &assignee, &created, &firstDecided,
-			&decision, &reason, &c.due, &c.decidedAt, &c.pausedMS, &c.pausedAt); err != nil {
-			return err
-		}
-		cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6] = ref, provider, integrations[integ], name, risk, c.status, result
-		cells[7] = ""
-		if assignee.Valid {
-			cells[7] = users[assignee.String]
-		}
-		cells[8], cells[9] = Time(sql.NullInt64{Int64: created, Valid: true}), Time(firstDecided)
-		cells[10], cells[11], cells[12], cells[13] = decision.String, reason.String, Time(c.due), yesNo(c.breached(now))
-		if err := t.row(cells); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return rp.chunked(ctx, t, millis(r.From), millis(r.To), casesCols, newFormatter)
 }
 
 // decisions: every decision-like step (decisions, escalations and their outcome, second
