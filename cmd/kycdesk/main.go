@@ -70,6 +70,7 @@ Usage:
   kycdesk audit checkpoint [--data DIR]
   kycdesk simulate     --target URL --provider frankieone|fptai|generic [--rate N] [--count N] [--data DIR] [...]
   kycdesk bench ingest [--seconds N]
+  kycdesk bench export [--cases N] [--seconds N]
   kycdesk migrate      [--data DIR]
   kycdesk backup       --to FILE [--data DIR]
 
