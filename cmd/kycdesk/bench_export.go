@@ -29,6 +29,7 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 	n := f.Int("cases", 300_000, "cases in the database the export reads")
 	seconds := f.Int("seconds", 10, "how long each run drives load")
 	concurrency := f.Int("concurrency", 32, "concurrent senders")
+	workers := f.Int("workers", 0, "export workers (0: the server's default, one fewer than the CPUs)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 				return err
 			}
 			defer reader.Close()
-			rp := &report.Reporter{Read: reader.Read, Now: time.Now}
+			rp := &report.Reporter{Read: reader.Read, Now: time.Now, Workers: *workers}
 			r := report.Range{From: first.Truncate(24 * time.Hour), To: time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)}
 			go func() {
 				t0 := time.Now()

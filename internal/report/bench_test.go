@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -74,7 +75,8 @@ func BenchmarkExportCases1M(b *testing.B) {
 		}
 		b.Logf("seeded %d cases in %v", benchCases, time.Since(start).Round(time.Millisecond))
 	})
-	rp := &report.Reporter{Read: benchDB.Read, Now: func() time.Time { return first.AddDate(1, 0, 0) }}
+	workers, _ := strconv.Atoi(os.Getenv("KYCDESK_EXPORT_WORKERS")) // 0: the server's default
+	rp := &report.Reporter{Read: benchDB.Read, Now: func() time.Time { return first.AddDate(1, 0, 0) }, Workers: workers}
 	r := report.Range{From: first, To: first.AddDate(1, 0, 0)} // every seeded case (10 s apart: 116 days)
 	runtime.GC()
 	var before runtime.MemStats

@@ -41,7 +41,12 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 	newFormatter func() func(rows *sql.Rows, w *csv.Writer) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	workers := rp.Workers
+	if workers <= 0 {
+		// One core is left to the rest of the server: webhooks are acknowledged while an
+		// export runs (BENCHMARKS.md, "Reports": ingest beside an export).
+		workers = max(1, min(runtime.GOMAXPROCS(0)-1, 4))
+	}
 	jobs := make(chan *chunk)
 	order := make(chan *chunk, workers+1)
 

@@ -89,6 +89,9 @@ const flushEvery = 2000
 type Reporter struct {
 	Read *sql.DB
 	Now  func() time.Time
+	// Workers read and format the cases report's chunks side by side; 0 means one fewer
+	// than the CPUs (at least one, at most four).
+	Workers int
 }
 
 // Write streams report name for r into w and returns the number of data rows written.
