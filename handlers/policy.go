@@ -87,6 +87,9 @@ var policy = map[string]access{
 
 	"GET /dashboard": roles(lead, auditor),
 
+	"GET /reports":           roles(lead, auditor),
+	"GET /reports/:name.csv": roles(lead, auditor),
+
 	"GET /admin/users":                roles(admin),
 	"POST /admin/users":               roles(admin),
 	"POST /admin/users/:id/role":      roles(admin),

@@ -80,6 +80,7 @@ func TestPolicyExpectations(t *testing.T) {
 		"POST /cases/:id/second-approval":   only(auth.Lead),
 		"GET /cases/:id/documents/:doc":     only(auth.Analyst, auth.Lead, auth.Auditor),
 		"GET /reports":                      only(auth.Lead, auth.Auditor),
+		"GET /reports/:name.csv":            only(auth.Lead, auth.Auditor),
 		"GET /admin/integrations":           only(auth.Admin),
 		"GET /admin/api-tokens":             only(auth.Admin),
 		"POST /admin/api-tokens":            only(auth.Admin),

@@ -31,6 +31,10 @@ func (s *Server) routes(app *fiber.App) {
 	// Dashboard (dashboard.go): the home page of leads and auditors
 	s.handle(app, "GET", "/dashboard", s.dashboardPage)
 
+	// Reports (reports.go): CSV downloads for a range of days
+	s.handle(app, "GET", "/reports", s.reports)
+	s.handle(app, "GET", "/reports/:name.csv", s.reportCSV)
+
 	// Review workspace (queues.go, cases.go, documents.go)
 	s.handle(app, "GET", "/queues", s.queues)
 	s.handle(app, "GET", "/cases/:id", s.caseWorkspace)

@@ -52,15 +52,24 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 func (m *Main) auditVerify(ctx context.Context, args []string) error {
 	f := newFlags("audit verify")
 	data := m.dataFlag(f)
+	checkpoint := f.String("checkpoint", "", "SEQ:HASH printed by `kycdesk audit checkpoint`: also prove the chain still holds that entry")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	var cps []audit.Checkpoint
+	if *checkpoint != "" {
+		cp, err := audit.ParseCheckpoint(*checkpoint)
+		if err != nil {
+			return usagef("audit verify: --checkpoint: %v", err)
+		}
+		cps = append(cps, cp)
 	}
 	st, err := openStore(ctx, *data)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := audit.Verify(ctx, st.db.Read)
+	n, err := audit.VerifyAgainst(ctx, st.db.Read, cps...)
 	var broken *audit.BrokenError
 	if errors.As(err, &broken) {
 		m.printf("broken at seq %d: %s\n", broken.Seq, broken.Reason)

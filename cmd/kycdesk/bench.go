@@ -28,8 +28,11 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "dashboard" { // bench_dashboard.go
 		return m.benchDashboard(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "export" { // bench_export.go
+		return m.benchExport(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C] | kycdesk bench dashboard [--cases N] [--days D] [--data DIR]")
+		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C] | kycdesk bench dashboard [--cases N] [--days D] [--data DIR] | kycdesk bench export [--cases N] [--seconds N]")
 	}
 	f := newFlags("bench ingest")
 	seconds := f.Int("seconds", 10, "how long each run drives load")

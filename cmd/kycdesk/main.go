@@ -66,9 +66,11 @@ Usage:
   kycdesk user create  --email E --role analyst|lead|admin|auditor [--name N] [--data DIR]   (password on stdin)
   kycdesk integration add --provider frankieone|fptai|generic --auth hmac|token|jwt|ip [flags] [--data DIR]
   kycdesk apitoken create --name N [--data DIR]
-  kycdesk audit verify [--data DIR]
+  kycdesk audit verify [--checkpoint SEQ:HASH] [--data DIR]
+  kycdesk audit checkpoint [--data DIR]
   kycdesk simulate     --target URL --provider frankieone|fptai|generic [--rate N] [--count N] [--data DIR] [...]
   kycdesk bench ingest [--seconds N]
+  kycdesk bench export [--cases N] [--seconds N]
   kycdesk migrate      [--data DIR]
   kycdesk backup       --to FILE [--data DIR]
 
@@ -116,10 +118,13 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return usagef("usage: kycdesk apitoken create --name N")
 	case "audit":
-		if sub, rest := two(); sub == "verify" {
+		switch sub, rest := two(); sub {
+		case "verify":
 			return m.auditVerify(ctx, rest)
+		case "checkpoint":
+			return m.auditCheckpoint(ctx, rest)
 		}
-		return usagef("usage: kycdesk audit verify [--data DIR]")
+		return usagef("usage: kycdesk audit verify [--checkpoint SEQ:HASH] [--data DIR] | kycdesk audit checkpoint [--data DIR]")
 	case "simulate":
 		return m.simulate(ctx, args)
 	case "bench":

@@ -4,9 +4,7 @@ package audit
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,62 +80,21 @@ func canonicalDetails(d map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// hash is SHA-256 over a JSON array of the columns: unambiguous (no separator games)
-// and easy to recompute by an auditor with any JSON library.
-func hash(seq int64, at, actor, action, subject, details, prev string) string {
-	b, _ := json.Marshal([]any{seq, at, actor, action, subject, details, prev})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// BrokenError says where and why the chain does not verify.
-type BrokenError struct {
-	Seq    int64
-	Reason string
-}
-
-func (e *BrokenError) Error() string { return fmt.Sprintf("broken at seq %d: %s", e.Seq, e.Reason) }
-
-// Verify walks the whole chain in order and returns the number of entries, or a
-// *BrokenError at the first entry that does not verify.
-func Verify(ctx context.Context, db *sql.DB) (int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq`)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n, want int64 = 0, 1
-	prev := Genesis
-	for rows.Next() {
-		var seq int64
-		var at, actor, action, subject, details, prevHash, h string
-		if err := rows.Scan(&seq, &at, &actor, &action, &subject, &details, &prevHash, &h); err != nil {
-			return n, err
-		}
-		switch {
-		case seq != want:
-			return n, &BrokenError{Seq: want, Reason: fmt.Sprintf("entry missing (next entry is seq %d)", seq)}
-		case prevHash != prev:
-			return n, &BrokenError{Seq: seq, Reason: "prev_hash does not match the previous entry's hash"}
-		case hash(seq, at, actor, action, subject, details, prevHash) != h:
-			return n, &BrokenError{Seq: seq, Reason: "hash does not match the entry's contents"}
-		}
-		prev, want, n = h, want+1, n+1
-	}
-	return n, rows.Err()
-}
-
 // Filter selects entries for the audit page and exports.
 type Filter struct {
 	Actor   string // exact
 	Subject string // exact
-	Action  string // prefix, e.g. "case."
-	From    time.Time
-	To      time.Time // exclusive
-	Before  int64     // keyset: entries with seq < Before (0: newest first from the top)
-	After   int64     // keyset for ascending exports: seq > After
-	Limit   int
-	Asc     bool
+	// Action is exact ("case.decided"), or an area when it ends with a dot ("case.": every
+	// case.* action). Either is a range of one index in seq order.
+	Action string
+	// From and To (exclusive) select the entries written in that period, as the seq range
+	// SeqRange finds: contiguous, by index, in the trail's order.
+	From   time.Time
+	To     time.Time
+	Before int64 // keyset: entries with seq < Before (0: newest first from the top)
+	After  int64 // keyset for ascending exports: seq > After
+	Limit  int
+	Asc    bool
 }
 
 // List returns entries matching f, newest first unless f.Asc.
@@ -150,14 +107,23 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Entry, error) {
 	if f.Subject != "" {
 		where, args = append(where, "subject = ?"), append(args, f.Subject)
 	}
-	if f.Action != "" {
-		where, args = append(where, "action LIKE ? ESCAPE '\\'"), append(args, likePrefix(f.Action))
+	switch {
+	case strings.HasSuffix(f.Action, "."):
+		// The expression of the audit_log_area index, written the same way so it is used.
+		where, args = append(where, "substr(action, 1, instr(action, '.')) = ?"), append(args, f.Action)
+	case f.Action != "":
+		where, args = append(where, "action = ?"), append(args, f.Action)
 	}
-	if !f.From.IsZero() {
-		where, args = append(where, "at >= ?"), append(args, f.From.UTC().Format(TimeFormat))
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, "at < ?"), append(args, f.To.UTC().Format(TimeFormat))
+	if !f.From.IsZero() || !f.To.IsZero() {
+		from, to := f.From, f.To
+		if to.IsZero() {
+			to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		lo, hi, err := SeqRange(ctx, db, from, to)
+		if err != nil {
+			return nil, err
+		}
+		where, args = append(where, "seq >= ? AND seq < ?"), append(args, lo, hi)
 	}
 	if f.Before > 0 {
 		where, args = append(where, "seq < ?"), append(args, f.Before)
@@ -195,9 +161,4 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
-}
-
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
 }

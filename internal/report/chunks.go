@@ -1,0 +1,161 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"runtime"
+	"sync"
+)
+
+// The cases report is the one that runs to a million rows, so it is read and formatted by
+// a few workers at once, each on its own read connection, in chunks of chunkRows cases in
+// (created_at, id) order; the chunks go out in order. Chunk bounds come from hops along
+// the cases_created index (one OFFSET step per chunk, in SQLite, no row read in Go), and at
+// most a few chunks are in flight: memory stays a few megabytes whatever the range.
+// created_at never changes, so chunks read at slightly different moments neither skip nor
+// repeat a case; each row is the case as it was when its chunk was read.
+
+const chunkRows = 4096
+
+// key is a position in the cases_created index.
+type key struct {
+	at int64
+	id string
+}
+
+type chunk struct {
+	lo   key
+	hi   *key // nil: up to the end of the range
+	buf  bytes.Buffer
+	rows int64
+	err  error
+	done chan struct{}
+}
+
+// chunked streams the rows of [from, to) in created_at order: format writes one case's
+// record from the row (its query selects the columns after created_at and id).
+func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols string,
+	newFormatter func() func(rows *sql.Rows, w *csv.Writer) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := rp.Workers
+	if workers <= 0 {
+		// One core is left to the rest of the server: webhooks are acknowledged while an
+		// export runs (BENCHMARKS.md, "Reports": ingest beside an export).
+		workers = max(1, min(runtime.GOMAXPROCS(0)-1, 4))
+	}
+	jobs := make(chan *chunk)
+	order := make(chan *chunk, workers+1)
+
+	// Bounds: hop chunkRows entries along the index at a time.
+	boundsErr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		lo := key{at: from, id: ""}
+		for {
+			var hi key
+			err := rp.Read.QueryRowContext(ctx, `SELECT created_at, id FROM cases
+				WHERE (created_at, id) > (?, ?) AND created_at < ? ORDER BY created_at, id LIMIT 1 OFFSET ?`,
+				lo.at, lo.id, to, chunkRows-1).Scan(&hi.at, &hi.id)
+			last := errors.Is(err, sql.ErrNoRows)
+			if err != nil && !last {
+				boundsErr <- err
+				return
+			}
+			c := &chunk{lo: lo, done: make(chan struct{})}
+			if !last {
+				h := hi
+				c.hi = &h
+			}
+			select {
+			case order <- c:
+			case <-ctx.Done():
+				boundsErr <- ctx.Err()
+				return
+			}
+			select {
+			case jobs <- c:
+			case <-ctx.Done():
+				close(c.done)
+				boundsErr <- ctx.Err()
+				return
+			}
+			if last {
+				boundsErr <- nil
+				return
+			}
+			lo = hi
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			format := newFormatter()
+			for c := range jobs {
+				c.err = rp.readChunk(ctx, c, from, to, cols, format)
+				close(c.done)
+			}
+		}()
+	}
+
+	var err error
+	for c := range order {
+		<-c.done
+		if err == nil {
+			err = c.err
+		}
+		if err == nil {
+			if _, werr := t.sink.Write(c.buf.Bytes()); werr != nil {
+				err = werr
+			} else {
+				t.rows += c.rows
+				err = t.sink.Flush()
+			}
+		}
+		if err != nil {
+			cancel() // stop the bounds and the workers; keep draining order
+		}
+	}
+	wg.Wait()
+	if berr := <-boundsErr; err == nil && berr != nil {
+		err = berr
+	}
+	return err
+}
+
+func (rp *Reporter) readChunk(ctx context.Context, c *chunk, from, to int64, cols string, format func(*sql.Rows, *csv.Writer) error) error {
+	// Both ends must be bounds of the index range: with `created_at < to` beside the upper
+	// row value, SQLite bounds the range by that instead and walks on to the end of the
+	// range for every chunk (TestReportQueriesUseIndexes holds the plan).
+	q := `SELECT ` + cols + ` FROM cases WHERE (created_at, id) > (?, ?) AND created_at < ?`
+	args := []any{c.lo.at, c.lo.id, to}
+	if c.hi != nil {
+		q = `SELECT ` + cols + ` FROM cases WHERE (created_at, id) > (?, ?) AND (created_at, id) <= (?, ?)`
+		args = []any{c.lo.at, c.lo.id, c.hi.at, c.hi.id}
+	}
+	q += ` ORDER BY created_at, id`
+	rows, err := rp.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	w := csv.NewWriter(&c.buf)
+	for rows.Next() {
+		if err := format(rows, w); err != nil {
+			return err
+		}
+		c.rows++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	w.Flush()
+	return w.Error()
+}

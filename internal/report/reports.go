@@ -1,0 +1,308 @@
+package report
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"slices"
+	"strconv"
+
+	"github.com/kycdesk/kycdesk/internal/audit"
+)
+
+// slaCase is what the SLA columns need of a case.
+type slaCase struct {
+	status         string
+	due, decidedAt sql.NullInt64
+	pausedMS       int64
+	pausedAt       sql.NullInt64
+}
+
+// decided is when the case was decided, if it is decided now.
+func (c slaCase) decided() (int64, bool) {
+	if (c.status == "approved" || c.status == "rejected") && c.decidedAt.Valid {
+		return c.decidedAt.Int64, true
+	}
+	return 0, false
+}
+
+// paused is the SLA clock's paused time of the current round, a running pause included.
+func (c slaCase) paused(now int64) int64 {
+	p := c.pausedMS
+	if c.pausedAt.Valid && now > c.pausedAt.Int64 {
+		p += now - c.pausedAt.Int64
+	}
+	return p
+}
+
+// breached: the case was decided after its SLA due time, or is undecided and past it. The
+// clock stops while the case waits for information, so the due time moves by the paused
+// time (sla_due is the due time as routed; sla_paused_ms what the pauses added).
+func (c slaCase) breached(now int64) bool {
+	end, ok := c.decided()
+	if !ok {
+		end = now
+	}
+	return c.due.Valid && end > c.due.Int64+c.paused(now)
+}
+
+const casesCols = `reference, provider, integration_id, full_name, risk_level, status, result, assignee_id,
+	created_at, first_decided_at, decision, reason_code, sla_due, decided_at, sla_paused_ms, sla_paused_at`
+
+// cases: one row per case created in the range, oldest first.
+func (rp *Reporter) cases(ctx context.Context, r Range, t *table) error {
+	integrations, err := names(ctx, rp.Read, `SELECT id, name FROM integrations`)
+	if err != nil {
+		return err
+	}
+	users, err := names(ctx, rp.Read, `SELECT CAST(id AS TEXT), email FROM users`)
+	if err != nil {
+		return err
+	}
+	if err := t.header("reference", "provider", "integration", "applicant_name", "risk", "status", "result", "assignee",
+		"created_at", "first_decided_at", "decision", "reason_code", "sla_due", "sla_breached"); err != nil {
+		return err
+	}
+	now := millis(rp.Now())
+	// Each worker formats with its own scratch space.
+	newFormatter := func() func(rows *sql.Rows, w *csv.Writer) error {
+		var (
+			ref, provider, integ, name, risk, result string
+			assignee, decision, reason               sql.NullString
+			created                                  int64
+			firstDecided                             sql.NullInt64
+			c                                        slaCase
+			cells                                    = make([]string, 14)
+			scratch                                  []byte
+		)
+		isoTime := func(ms sql.NullInt64) string {
+			if !ms.Valid {
+				return ""
+			}
+			scratch = appendISO(scratch[:0], ms.Int64)
+			return string(scratch)
+		}
+		return func(rows *sql.Rows, w *csv.Writer) error {
+			if err := rows.Scan(&ref, &provider, &integ, &name, &risk, &c.status, &result, &assignee, &created, &firstDecided,
+				&decision, &reason, &c.due, &c.decidedAt, &c.pausedMS, &c.pausedAt); err != nil {
+				return err
+			}
+			cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6] = ref, provider, integrations[integ], name, risk, c.status, result
+			cells[7] = ""
+			if assignee.Valid {
+				cells[7] = users[assignee.String]
+			}
+			cells[8], cells[9] = isoTime(sql.NullInt64{Int64: created, Valid: true}), isoTime(firstDecided)
+			cells[10], cells[11], cells[12], cells[13] = decision.String, reason.String, isoTime(c.due), yesNo(c.breached(now))
+			for i, cell := range cells {
+				cells[i] = Neutralize(cell)
+			}
+			return w.Write(cells)
+		}
+	}
+	// The header goes out before the first chunk.
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return rp.chunked(ctx, t, millis(r.From), millis(r.To), casesCols, newFormatter)
+}
+
+// decisions: every decision-like step (decisions, escalations and their outcome, second
+// approvals and returns) taken in the range, oldest first. Time to decision is from the
+// start of the case's round to the step, wall-clock (paused time included: the sla report
+// shows the paused time per case).
+func (rp *Reporter) decisions(ctx context.Context, r Range, t *table) error {
+	if err := t.header("at", "reference", "round", "kind", "decision", "reason_code", "comment", "actor",
+		"status_from", "status_to", "round_started_at", "time_to_decision_s"); err != nil {
+		return err
+	}
+	rows, err := rp.Read.QueryContext(ctx, `SELECT d.at, COALESCE(c.reference, ''), d.round, d.kind, d.decision, d.reason_code,
+		d.comment, d.actor, d.status_from, d.status_to, d.round_started_at
+		FROM case_decisions d LEFT JOIN cases c ON c.id = d.case_id
+		WHERE d.at >= ? AND d.at < ? ORDER BY d.at, d.id`, millis(r.From), millis(r.To))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		at, round, started                                    int64
+		ref, kind, decision, reason, comment, actor, from, to string
+		cells                                                 = make([]string, 12)
+	)
+	for rows.Next() {
+		if err := rows.Scan(&at, &ref, &round, &kind, &decision, &reason, &comment, &actor, &from, &to, &started); err != nil {
+			return err
+		}
+		cells[0], cells[1], cells[2], cells[3] = Time(sql.NullInt64{Int64: at, Valid: true}), ref, strconv.FormatInt(round, 10), kind
+		cells[4], cells[5], cells[6], cells[7], cells[8], cells[9] = decision, reason, comment, actor, from, to
+		cells[10], cells[11] = Time(sql.NullInt64{Int64: started, Valid: true}), seconds(at-started)
+		if err := t.row(cells); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// audit: the trail's entries written in the range, a contiguous run of the chain with seq,
+// prev_hash and hash, details as stored: each row's hash can be recomputed from the row
+// (see internal/audit) and each prev_hash checked against the row before.
+func (rp *Reporter) audit(ctx context.Context, r Range, t *table) error {
+	lo, hi, err := audit.SeqRange(ctx, rp.Read, r.From, r.To)
+	if err != nil {
+		return err
+	}
+	if err := t.header("seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash"); err != nil {
+		return err
+	}
+	rows, err := rp.Read.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash
+		FROM audit_log WHERE seq >= ? AND seq < ? ORDER BY seq`, lo, hi)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var seq int64
+	cells := make([]string, 8)
+	for rows.Next() {
+		if err := rows.Scan(&seq, &cells[1], &cells[2], &cells[3], &cells[4], &cells[5], &cells[6], &cells[7]); err != nil {
+			return err
+		}
+		cells[0] = strconv.FormatInt(seq, 10)
+		if err := t.row(cells); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// sla: first one "case" row per case created in the range (due, decided, paused time,
+// breached), then one "analyst" row per person who took decision steps in the range: how
+// many of each, and the median time to decision of their approvals and rejections. The
+// medians need each analyst's times in memory: 8 bytes per approval or rejection in the
+// range (8 MB per million), the one part of an export that grows with the range.
+func (rp *Reporter) sla(ctx context.Context, r Range, t *table) error {
+	if err := t.header("section", "reference", "sla_due", "decided_at", "paused_s", "sla_breached",
+		"analyst", "decisions", "approved", "rejected", "info_requested", "escalated", "returned", "median_time_to_decision_s"); err != nil {
+		return err
+	}
+	now := millis(rp.Now())
+	rows, err := rp.Read.QueryContext(ctx, `SELECT reference, status, sla_due, decided_at, sla_paused_ms, sla_paused_at
+		FROM cases WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, millis(r.From), millis(r.To))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var ref string
+	var c slaCase
+	cells := make([]string, 14)
+	for rows.Next() {
+		if err := rows.Scan(&ref, &c.status, &c.due, &c.decidedAt, &c.pausedMS, &c.pausedAt); err != nil {
+			return err
+		}
+		clear(cells)
+		cells[0], cells[1], cells[2] = "case", ref, Time(c.due)
+		if at, ok := c.decided(); ok {
+			cells[3] = Time(sql.NullInt64{Int64: at, Valid: true})
+		}
+		cells[4], cells[5] = seconds(c.paused(now)), yesNo(c.breached(now))
+		if err := t.row(cells); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	stats, err := analystStats(ctx, rp.Read, r)
+	if err != nil {
+		return err
+	}
+	for _, s := range stats {
+		clear(cells)
+		cells[0], cells[6] = "analyst", s.actor
+		for i, n := range []int64{s.total, s.approved, s.rejected, s.infoRequested, s.escalated, s.returned} {
+			cells[7+i] = strconv.FormatInt(n, 10)
+		}
+		if m, ok := s.median(); ok {
+			cells[13] = seconds(m)
+		}
+		if err := t.row(cells); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AnalystStats is one person's decision steps in a range.
+type analystStat struct {
+	actor                                                         string
+	total, approved, rejected, infoRequested, escalated, returned int64
+	times                                                         []int64 // ms from round start, approvals and rejections
+}
+
+func (s *analystStat) median() (int64, bool) {
+	if len(s.times) == 0 {
+		return 0, false
+	}
+	slices.Sort(s.times)
+	n := len(s.times)
+	if n%2 == 1 {
+		return s.times[n/2], true
+	}
+	return (s.times[n/2-1] + s.times[n/2]) / 2, true
+}
+
+// analystStats reads the range's decision steps in time order (the case_decisions_at
+// index) and tallies them per actor, sorted by actor.
+func analystStats(ctx context.Context, q *sql.DB, r Range) ([]*analystStat, error) {
+	rows, err := q.QueryContext(ctx, `SELECT actor, decision, at - round_started_at FROM case_decisions
+		WHERE at >= ? AND at < ? ORDER BY at, id`, millis(r.From), millis(r.To))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	by := map[string]*analystStat{}
+	var actor, decision string
+	var took int64
+	for rows.Next() {
+		if err := rows.Scan(&actor, &decision, &took); err != nil {
+			return nil, err
+		}
+		s := by[actor]
+		if s == nil {
+			s = &analystStat{actor: actor}
+			by[actor] = s
+		}
+		s.total++
+		switch decision {
+		case "approve":
+			s.approved++
+			s.times = append(s.times, took)
+		case "reject":
+			s.rejected++
+			s.times = append(s.times, took)
+		case "request_info":
+			s.infoRequested++
+		case "escalate":
+			s.escalated++
+		case "return":
+			s.returned++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*analystStat, 0, len(by))
+	for _, s := range by {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b *analystStat) int {
+		switch {
+		case a.actor < b.actor:
+			return -1
+		case a.actor > b.actor:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}

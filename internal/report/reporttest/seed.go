@@ -1,0 +1,128 @@
+// Package reporttest makes cases and decisions for the reports' tests and benchmarks:
+// cases through the real ingestion path (cases.Store.Apply), decision rows by SQL.
+package reporttest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/cases"
+	"github.com/kycdesk/kycdesk/internal/crypto"
+	"github.com/kycdesk/kycdesk/internal/id"
+	"github.com/kycdesk/kycdesk/internal/integration"
+)
+
+// Ingest creates cases through the case store, as the inbox worker does.
+type Ingest struct {
+	DB    *db.DB
+	Store *cases.Store
+	Src   cases.Source
+	Now   time.Time // the store's clock: a case's created_at
+	n     int
+}
+
+// NewIngest registers a generic integration named name and returns an Ingest for it.
+func NewIngest(t testing.TB, d *db.DB, sealer *crypto.Sealer, name string, now time.Time) *Ingest {
+	t.Helper()
+	st := &integration.Store{DB: d, Sealer: sealer, Now: func() time.Time { return now }}
+	in, _, err := st.Create(context.Background(), "test", integration.Spec{
+		Name: name, Provider: integration.Generic, AuthMode: integration.AuthHMAC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Ingest{DB: d, Now: now, Src: cases.Source{IntegrationID: in.ID, IntegrationName: in.Name, Provider: in.Provider, Queue: in.Queue}}
+	g.Store = &cases.Store{DB: d, Sealer: sealer, Now: func() time.Time { return g.Now }, Routing: cases.Routing{SLA: cases.DefaultSLA}}
+	return g
+}
+
+// Case applies a result for reference with the applicant's full name and risk level at
+// g.Now, and returns the case id.
+func (g *Ingest) Case(t testing.TB, reference, fullName, risk string) string {
+	t.Helper()
+	ctx := context.Background()
+	g.n++
+	res, err := g.DB.Write.ExecContext(ctx, `INSERT INTO inbox (integration_id, provider, delivery_key, received_at, payload)
+		VALUES (?, ?, ?, ?, ?)`, g.Src.IntegrationID, g.Src.Provider, fmt.Sprintf("delivery-%d-%s", g.n, reference), db.Millis(g.Now), []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inboxID, _ := res.LastInsertId()
+	out, err := g.Store.Apply(ctx, g.Src, inboxID, cases.Result{Reference: reference, Round: reference, OccurredAt: g.Now,
+		Result: cases.ResultReview, RiskLevel: risk, Applicant: cases.Applicant{FullName: fullName}})
+	if err != nil {
+		t.Fatalf("Apply %s: %v", reference, err)
+	}
+	return out.CaseID
+}
+
+// Decision is one case_decisions row in the shape migration 00006 documents.
+type Decision struct {
+	CaseID, Kind, Decision, ReasonCode, Comment, Actor, From, To string
+	Round                                                        int
+	At, RoundStarted                                             time.Time
+}
+
+// AddDecision writes d into case_decisions and, for an approval or rejection, marks the
+// case decided as the review actions do (status, decision, reason, decided_at,
+// first_decided_at). It stands in for the review actions being built on another branch
+// (internal/cases, "core"): switch the tests to those actions once merged.
+func AddDecision(t testing.TB, w *sql.DB, d Decision) {
+	t.Helper()
+	if d.Round == 0 {
+		d.Round = 1
+	}
+	_, err := w.Exec(`INSERT INTO case_decisions (case_id, round, kind, decision, reason_code, comment, actor, status_from, status_to, at, round_started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.CaseID, d.Round, d.Kind, d.Decision, d.ReasonCode, d.Comment, d.Actor, d.From, d.To,
+		db.Millis(d.At), db.Millis(d.RoundStarted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.To == "approved" || d.To == "rejected" {
+		_, err = w.Exec(`UPDATE cases SET status = ?, decision = ?, reason_code = ?, decided_at = ?,
+			first_decided_at = COALESCE(first_decided_at, ?) WHERE id = ?`, d.To, d.Decision, d.ReasonCode, db.Millis(d.At), db.Millis(d.At), d.CaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BulkCases inserts n cases created from first, step apart, with multi-row INSERTs in one
+// transaction (for benchmarks at a million), half of them decided. It returns nothing but
+// an error: the rows are what the cases report reads.
+func BulkCases(ctx context.Context, d *db.DB, n int, first time.Time, step time.Duration) error {
+	iid := id.Short()
+	now := db.Millis(first)
+	if _, err := d.Write.ExecContext(ctx, `INSERT INTO integrations (id, name, provider, auth_mode, created_at, updated_at)
+		VALUES (?, ?, 'generic', 'hmac', ?, ?)`, iid, "bulk-"+iid, now, now); err != nil {
+		return err
+	}
+	cols := []string{"id", "integration_id", "provider", "reference", "status", "result", "risk_level", "result_at",
+		"full_name", "sla_due", "created_at", "updated_at", "decision", "reason_code", "decided_at", "first_decided_at"}
+	per := 30000 / len(cols)
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		for lo := 0; lo < n; lo += per {
+			hi := min(lo+per, n)
+			args := make([]any, 0, (hi-lo)*len(cols))
+			for i := lo; i < hi; i++ {
+				ms := db.Millis(first.Add(time.Duration(i) * step))
+				status, decision, reason, decided := "in_review", any(nil), any(nil), any(nil)
+				if i%2 == 0 {
+					status, decision, reason, decided = "approved", "approve", "verified", ms+3_600_000
+				}
+				args = append(args, id.New(), iid, "generic", fmt.Sprintf("vrf-%08d", i), status, "review", "medium", ms,
+					"Nguyễn Thu Hương", ms+86_400_000, ms, ms, decision, reason, decided, decided)
+			}
+			q := "INSERT INTO cases (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(tuple+",", hi-lo), ",")
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
