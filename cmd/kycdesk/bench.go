@@ -25,8 +25,11 @@ import (
 )
 
 func (m *Main) bench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "queues" {
+		return m.benchQueues(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C]")
+		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C] | bench queues [--cases N] [--rate R] [--deliveries D] [--seconds S]")
 	}
 	f := newFlags("bench ingest")
 	seconds := f.Int("seconds", 10, "how long each run drives load")
