@@ -190,7 +190,14 @@ END;
 -- Tokenizes a search word exactly as case_search's terms were (queue.go asks it).
 CREATE VIRTUAL TABLE case_search_tokens USING fts3tokenize(unicode61, "remove_diacritics=2");
 
+-- 4. The case page lists a case's documents (internal/cases Documents). Read from the
+-- table, each row's created_at sits after its encrypted image, so listing the documents
+-- walked every image's overflow pages; this index holds the whole list in page order.
+CREATE INDEX case_documents_list ON case_documents(case_id, round, created_at, id, kind, provider_ref,
+    content_type, size, sha256);
+
 -- +goose Down
+DROP INDEX case_documents_list;
 DROP TABLE case_search_tokens;
 DROP TRIGGER cases_search_delete;
 DROP TRIGGER cases_search_update;

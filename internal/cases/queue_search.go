@@ -45,50 +45,71 @@ func (s *Store) candidates(ctx context.Context, f QueueFilter) (searchCandidates
 	if f.cand.done {
 		return *f.cand, nil
 	}
-	match, err := s.searchMatch(ctx, f.words)
+	terms, err := s.searchTerms(ctx, f.words)
 	if err != nil {
 		return searchCandidates{}, err
 	}
 	c := searchCandidates{done: true}
-	if match != "" {
-		rows, err := s.DB.Read.QueryContext(ctx, `SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?`,
-			match, SearchCountLimit+1)
+	if len(terms) > 0 {
+		// First the whole terms: the index streams one term's list, so this stops after
+		// SearchCountLimit+1 however common the word. A prefix query ("term*") merges
+		// the lists of every term it begins in full: it runs only when the words are
+		// not common as whole words.
+		exact := `"` + strings.Join(terms, `" "`) + `"`
+		n, _, err := s.matchCandidates(ctx, exact)
 		if err != nil {
-			return searchCandidates{}, fmt.Errorf("search: %w", err)
+			return searchCandidates{}, err
 		}
-		defer rows.Close()
-		b := make([]byte, 0, 256)
-		b = append(b, '[')
-		n := 0
-		for rows.Next() {
-			var docid int64
-			if err := rows.Scan(&docid); err != nil {
+		if n <= SearchCountLimit {
+			n, json, err := s.matchCandidates(ctx, `"`+strings.Join(terms, `*" "`)+`*"`)
+			if err != nil {
 				return searchCandidates{}, err
 			}
-			if n > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, docid, 10)
-			n++
+			c.few, c.json = n <= SearchCountLimit, json
 		}
-		if err := rows.Err(); err != nil {
-			return searchCandidates{}, fmt.Errorf("search: %w", err)
-		}
-		c.few, c.json = n <= SearchCountLimit, string(append(b, ']'))
 	}
 	*f.cand = c
 	return c, nil
 }
 
-// searchMatch is the MATCH expression for words: every token (as case_search's tokenizer
-// cuts and folds them) as a prefix, all required. A word typed from the middle of a name
-// finds it because case_search also holds every suffix of every word. "" when no token is
-// long enough to narrow the search.
-func (s *Store) searchMatch(ctx context.Context, words []string) (string, error) {
+// matchCandidates returns how many cases (at most SearchCountLimit+1) match the MATCH
+// expression, and their rowids as a JSON array.
+func (s *Store) matchCandidates(ctx context.Context, match string) (int, string, error) {
+	rows, err := s.DB.Read.QueryContext(ctx, `SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?`,
+		match, SearchCountLimit+1)
+	if err != nil {
+		return 0, "", fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	b := make([]byte, 0, 256)
+	b = append(b, '[')
+	n := 0
+	for rows.Next() {
+		var docid int64
+		if err := rows.Scan(&docid); err != nil {
+			return 0, "", err
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, docid, 10)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", fmt.Errorf("search: %w", err)
+	}
+	return n, string(append(b, ']')), nil
+}
+
+// searchTerms are the tokens of words as case_search's tokenizer cuts and folds them, each
+// to be matched as a prefix, all required. A word typed from the middle of a name finds it
+// because case_search also holds every suffix of every word. None when no token is long
+// enough to narrow the search.
+func (s *Store) searchTerms(ctx context.Context, words []string) ([]string, error) {
 	rows, err := s.DB.Read.QueryContext(ctx, `SELECT token FROM case_search_tokens WHERE input = ?`,
 		dStroke.Replace(strings.Join(words, " ")))
 	if err != nil {
-		return "", fmt.Errorf("search tokens: %w", err)
+		return nil, fmt.Errorf("search tokens: %w", err)
 	}
 	defer rows.Close()
 	var terms []string
@@ -96,7 +117,7 @@ func (s *Store) searchMatch(ctx context.Context, words []string) (string, error)
 	for rows.Next() {
 		var tok string
 		if err := rows.Scan(&tok); err != nil {
-			return "", err
+			return nil, err
 		}
 		if utf8.RuneCountInString(tok) < minSearchTokenRunes {
 			continue
@@ -107,8 +128,8 @@ func (s *Store) searchMatch(ctx context.Context, words []string) (string, error)
 		if !seen[tok] {
 			seen[tok] = true
 			// A token holds letters and digits only, so quoting it needs no escape.
-			terms = append(terms, `"`+tok+`*"`)
+			terms = append(terms, tok)
 		}
 	}
-	return strings.Join(terms, " "), rows.Err()
+	return terms, rows.Err()
 }
