@@ -131,9 +131,9 @@ CREATE INDEX cases_decided_risk_provider ON cases(risk_level, provider, coalesce
     WHERE status IN ('approved', 'rejected');
 
 -- 3. Search. case_search holds, per case (docid = cases.rowid), the words of its name,
--- reference and external id, and every suffix of each word (at most 32 characters of it),
--- so that a word typed from its middle ("ương" in "Hương", "0187" in "vrf-2026-000187") is
--- a prefix of an indexed term. The tokenizer folds case and drops diacritics; đ, which
+-- reference and external id, and every suffix of each word (at most 32 characters of it,
+-- at least 3: queue.go never looks up a shorter term), so that a word typed from its
+-- middle ("ương" in "Hương", "0187" in "vrf-2026-000187") is a prefix of an indexed term. The tokenizer folds case and drops diacritics; đ, which
 -- has none in Unicode, is written as d. The index only proposes candidates: queue.go
 -- checks each against the exact rule (globPattern: typed with diacritics, exact).
 CREATE VIRTUAL TABLE case_search USING fts4(terms, tokenize=unicode61 "remove_diacritics=2");
@@ -148,7 +148,7 @@ INSERT INTO case_search (docid, terms)
 SELECT x.r, x.t || ' ' || coalesce((SELECT group_concat(substr(x.t, p.n,
         min(32, CASE instr(substr(x.t, p.n), ' ') WHEN 0 THEN 32 ELSE instr(substr(x.t, p.n), ' ') - 1 END)), ' ')
     FROM case_search_positions p
-    WHERE p.n <= length(x.t) AND substr(x.t, p.n, 1) <> ' ' AND substr(x.t, p.n - 1, 1) <> ' '), '')
+    WHERE p.n <= length(x.t) - 2 AND substr(x.t, p.n - 1, 1) <> ' ' AND instr(substr(x.t, p.n, 3), ' ') = 0), '')
 FROM (SELECT rowid AS r, ' ' || replace(replace(replace(full_name || ' ' || reference || ' ' || external_id,
     'đ', 'd'), 'Đ', 'D'), '-', ' ') AS t FROM cases) x;
 
@@ -159,7 +159,7 @@ BEGIN
     SELECT NEW.rowid, x.t || ' ' || coalesce((SELECT group_concat(substr(x.t, p.n,
             min(32, CASE instr(substr(x.t, p.n), ' ') WHEN 0 THEN 32 ELSE instr(substr(x.t, p.n), ' ') - 1 END)), ' ')
         FROM case_search_positions p
-        WHERE p.n <= length(x.t) AND substr(x.t, p.n, 1) <> ' ' AND substr(x.t, p.n - 1, 1) <> ' '), '')
+        WHERE p.n <= length(x.t) - 2 AND substr(x.t, p.n - 1, 1) <> ' ' AND instr(substr(x.t, p.n, 3), ' ') = 0), '')
     FROM (SELECT ' ' || replace(replace(replace(NEW.full_name || ' ' || NEW.reference || ' ' || NEW.external_id,
         'đ', 'd'), 'Đ', 'D'), '-', ' ') AS t) x;
 END;
@@ -174,7 +174,7 @@ BEGIN
     SELECT NEW.rowid, x.t || ' ' || coalesce((SELECT group_concat(substr(x.t, p.n,
             min(32, CASE instr(substr(x.t, p.n), ' ') WHEN 0 THEN 32 ELSE instr(substr(x.t, p.n), ' ') - 1 END)), ' ')
         FROM case_search_positions p
-        WHERE p.n <= length(x.t) AND substr(x.t, p.n, 1) <> ' ' AND substr(x.t, p.n - 1, 1) <> ' '), '')
+        WHERE p.n <= length(x.t) - 2 AND substr(x.t, p.n - 1, 1) <> ' ' AND instr(substr(x.t, p.n, 3), ' ') = 0), '')
     FROM (SELECT ' ' || replace(replace(replace(NEW.full_name || ' ' || NEW.reference || ' ' || NEW.external_id,
         'đ', 'd'), 'Đ', 'D'), '-', ' ') AS t) x;
 END;
