@@ -268,6 +268,13 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	if limit < 1 {
 		limit = 50
 	}
+	if len(f.search) > 0 {
+		release, err := searchSlot(ctx)
+		if err != nil {
+			return QueuePage{}, err
+		}
+		defer release()
+	}
 	cand, err := s.candidates(ctx, f)
 	if err != nil {
 		return QueuePage{}, err
@@ -362,6 +369,11 @@ func (f QueueFilter) candidateCountSQL(candidates string) (string, []any) {
 func (s *Store) QueueCounts(ctx context.Context, f QueueFilter) (map[string]int, error) {
 	out := make(map[string]int, len(Queues))
 	if len(f.search) > 0 {
+		release, err := searchSlot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		cand, err := s.candidates(ctx, f)
 		if err != nil || !cand.few {
 			return nil, err

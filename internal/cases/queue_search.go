@@ -31,6 +31,22 @@ type searchCandidates struct {
 	json string // JSON array of the candidates' cases.rowid
 }
 
+// searchSlots bounds how many searches run at once, so that searches that must walk many
+// cases (common words, see SearchCountLimit) never hold every connection of the read pool
+// (db.Open: four on two cores) while plain queue pages and case pages wait behind them.
+// It is the one piece of state shared by every Store value: Stores are made per request.
+var searchSlots = make(chan struct{}, 2)
+
+// searchSlot waits for a free search slot; release it when done.
+func searchSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case searchSlots <- struct{}{}:
+		return func() { <-searchSlots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // dStroke writes đ as d, as case_search's terms do (Unicode gives đ no diacritic to drop).
 var dStroke = strings.NewReplacer("đ", "d", "Đ", "D")
 
