@@ -117,7 +117,7 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 		fx.cases, fx.email, *rate, *caseRate, *deliveries, *seconds)
 
 	ld := &queueLoad{base: base, cookie: cookie, fx: fx, log: serverTimes,
-		client: &fasthttp.Client{MaxConnsPerHost: 256, ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
+		client: &fasthttp.Client{MaxConnsPerHost: 2048, ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
 			MaxIdleConnDuration: 30 * time.Second, ReadBufferSize: 16 << 10,
 			Dial: func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, 5*time.Second) }}}
 	// Deep pages: streams that follow their Next links, walked 20 pages in before the clock starts.
@@ -144,7 +144,7 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	var dl deliveryCount
 	cpu0, t0 := cpuTime(), time.Now()
 	wg.Add(3)
-	go func() { defer wg.Done(); ld.paced(loadCtx, *rate, 128, ld.page) }()
+	go func() { defer wg.Done(); ld.paced(loadCtx, *rate, 1024, ld.page) }()
 	go func() { defer wg.Done(); ld.paced(loadCtx, *caseRate, 32, ld.casePage) }()
 	go func() {
 		defer wg.Done()
