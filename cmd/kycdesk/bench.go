@@ -31,8 +31,11 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "export" { // bench_export.go
 		return m.benchExport(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "queues" { // bench_queues.go
+		return m.benchQueues(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C] | kycdesk bench dashboard [--cases N] [--days D] [--data DIR] | kycdesk bench export [--cases N] [--seconds N]")
+		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C] | bench dashboard [--cases N] [--days D] [--data DIR] | bench export [--cases N] [--seconds N] | bench queues [--cases N] [--rate R] [--deliveries D] [--seconds S]")
 	}
 	f := newFlags("bench ingest")
 	seconds := f.Int("seconds", 10, "how long each run drives load")

@@ -71,6 +71,7 @@ Usage:
   kycdesk simulate     --target URL --provider frankieone|fptai|generic [--rate N] [--count N] [--data DIR] [...]
   kycdesk bench ingest [--seconds N]
   kycdesk bench export [--cases N] [--seconds N]
+  kycdesk bench queues [--cases N] [--rate R] [--deliveries D] [--seconds S] [--data DIR]
   kycdesk migrate      [--data DIR]
   kycdesk backup       --to FILE [--data DIR]
 

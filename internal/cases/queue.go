@@ -66,6 +66,8 @@ type QueueFilter struct {
 
 	after  *queueCursor
 	search []string // GLOB patterns, one per word of Search
+	words  []string // the words of Search, for the full-text index
+	cand   *searchCandidates
 }
 
 // Paged reports whether the filter continues from a cursor (not the first page).
@@ -129,6 +131,10 @@ func (s *Store) ParseQueueFilter(p QueueParams, userID int64) (QueueFilter, erro
 	for _, w := range words {
 		f.search = append(f.search, "*"+globPattern(w)+"*")
 	}
+	f.words = words
+	if len(words) > 0 {
+		f.cand = &searchCandidates{}
+	}
 	if p.After != "" {
 		c, err := s.openQueueCursor(p.After)
 		switch {
@@ -169,6 +175,18 @@ func (f QueueFilter) where() (string, []any) {
 	if f.Queue == QueueMine {
 		args = append(args, f.UserID)
 	}
+	if (f.Risk != "" || f.Provider != "") && f.Queue != QueueMine && f.Queue != QueueDecided {
+		// The open queues' filter indexes are partial on these words (00009).
+		conds = append(conds, notDecided)
+	}
+	fc, fa := f.filterWhere()
+	return strings.Join(append(conds, fc...), " AND "), append(args, fa...)
+}
+
+// filterWhere is the conditions of f's risk, provider and search filters.
+func (f QueueFilter) filterWhere() ([]string, []any) {
+	var conds []string
+	var args []any
 	if f.Risk != "" {
 		conds, args = append(conds, `c.risk_level = ?`), append(args, f.Risk)
 	}
@@ -181,7 +199,7 @@ func (f QueueFilter) where() (string, []any) {
 		conds = append(conds, `(c.full_name GLOB ? OR c.reference GLOB ? OR c.external_id GLOB ?)`)
 		args = append(args, p, p, p)
 	}
-	return strings.Join(conds, " AND "), args
+	return conds, args
 }
 
 const queueColumns = `c.id, c.reference, c.full_name, c.external_id, c.provider, i.name, c.status, c.result,
@@ -192,10 +210,36 @@ const queueJoins = `
 	JOIN integrations i ON i.id = c.integration_id
 	LEFT JOIN users u ON u.id = c.assignee_id`
 
-// queueSQL is the page query of f, limit rows.
+// decidedIndex is the index the decided queue reads under f's filters (00003, 00009).
+func (f QueueFilter) decidedIndex() string {
+	switch {
+	case f.Risk != "" && f.Provider != "":
+		return "cases_decided_risk_provider"
+	case f.Risk != "":
+		return "cases_decided_risk"
+	case f.Provider != "":
+		return "cases_decided_provider"
+	}
+	return "cases_decided"
+}
+
+// queueSQL is the page query of f, limit rows: a range of the queue's index in order,
+// each row checked against the search words (when there are any).
 func (f QueueFilter) queueSQL(limit int) (string, []any) {
+	return f.pageSQL(` FROM cases c`, nil, limit)
+}
+
+// candidateSQL is the page query of f over the search's candidates only (a JSON array of
+// case rowids from the full-text index): at most searchCandidateLimit rows looked up,
+// checked and sorted, however large the queue.
+func (f QueueFilter) candidateSQL(candidates string, limit int) (string, []any) {
+	return f.pageSQL(` FROM json_each(?) j CROSS JOIN cases c ON c.rowid = j.value`, []any{candidates}, limit)
+}
+
+func (f QueueFilter) pageSQL(from string, fromArgs []any, limit int) (string, []any) {
 	where, args := f.where()
-	from, order := ` FROM cases c`, ` ORDER BY c.sla_due, c.id`
+	args = append(fromArgs, args...)
+	order := ` ORDER BY c.sla_due, c.id`
 	if f.after != nil && f.Queue != QueueDecided {
 		where += ` AND (c.sla_due, c.id) > (?, ?)`
 		args = append(args, f.after.key, f.after.id)
@@ -204,7 +248,10 @@ func (f QueueFilter) queueSQL(limit int) (string, []any) {
 		// Without statistics SQLite prefers an index on status for the IN list and sorts
 		// the whole decided history for every page; the partial index is the right one.
 		// The plain range before the row value is what lets it seek rather than scan.
-		from, order = ` FROM cases c INDEXED BY cases_decided`, ` ORDER BY `+decidedKey+` DESC, c.id DESC`
+		if fromArgs == nil {
+			from += ` INDEXED BY ` + f.decidedIndex()
+		}
+		order = ` ORDER BY ` + decidedKey + ` DESC, c.id DESC`
 		if f.after != nil {
 			where += ` AND ` + decidedKey + ` <= ? AND (` + decidedKey + `, c.id) < (?, ?)`
 			args = append(args, f.after.key, f.after.key, f.after.id)
@@ -221,7 +268,21 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	if limit < 1 {
 		limit = 50
 	}
+	if len(f.search) > 0 {
+		release, err := searchSlot(ctx)
+		if err != nil {
+			return QueuePage{}, err
+		}
+		defer release()
+	}
+	cand, err := s.candidates(ctx, f)
+	if err != nil {
+		return QueuePage{}, err
+	}
 	q, args := f.queueSQL(limit + 1) // one more tells whether a next page exists
+	if cand.few {
+		q, args = f.candidateSQL(cand.json, limit+1)
+	}
 	rows, err := s.DB.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
@@ -263,38 +324,92 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	return page, nil
 }
 
-// countSQL is one query answering every queue's count under f's filters (f's own queue
-// does not matter): one scalar subquery per queue, each a range of that queue's index.
-func (f QueueFilter) countSQL() (string, []any) {
-	var parts []string
-	var args []any
-	for _, q := range Queues {
-		g := f
-		g.Queue = q
-		where, a := g.where()
-		parts = append(parts, `(SELECT COUNT(*) FROM cases c WHERE `+where+`)`)
-		args = append(args, a...)
+// tallySQL answers every queue's count under f's risk and provider filters from
+// queue_tallies (kept by the triggers of 00009): a few rows of its primary key per queue,
+// the same cost at a hundred cases or ten million.
+func (f QueueFilter) tallySQL() (string, []any) {
+	filter, fargs := "", []any{}
+	if f.Risk != "" {
+		filter, fargs = filter+` AND risk_level = ?`, append(fargs, f.Risk)
 	}
-	return `SELECT ` + strings.Join(parts, ", "), args
+	if f.Provider != "" {
+		filter, fargs = filter+` AND provider = ?`, append(fargs, f.Provider)
+	}
+	q := `SELECT queue, sum(n) FROM queue_tallies WHERE queue IN ('unassigned', 'escalated', 'pending_info',
+		'second_approval', 'decided') AND assignee_id = 0` + filter + ` GROUP BY queue
+		UNION ALL SELECT 'mine', coalesce(sum(n), 0) FROM queue_tallies WHERE queue = 'mine' AND assignee_id = ?` + filter
+	args := append(slices.Clone(fargs), f.UserID)
+	return q, append(args, fargs...)
+}
+
+// candidateCountSQL counts, for each queue, the search's candidates (a JSON array of case
+// rowids) that match f's filters and every search word exactly. The columns are in the
+// order of Queues.
+func (f QueueFilter) candidateCountSQL(candidates string) (string, []any) {
+	conds, args := f.filterWhere()
+	var sums []string
+	var sumArgs []any
+	for _, q := range Queues {
+		cond := queueWhere[q]
+		if q == QueueMine {
+			sumArgs = append(sumArgs, f.UserID)
+		}
+		sums = append(sums, `coalesce(sum(`+cond+`), 0)`)
+	}
+	q := `SELECT ` + strings.Join(sums, ", ") + ` FROM json_each(?) j CROSS JOIN cases c ON c.rowid = j.value WHERE ` +
+		strings.Join(append(conds, "1"), " AND ")
+	return q, append(append(sumArgs, candidates), args...)
 }
 
 // QueueCounts returns how many cases each queue holds under f's risk, provider and search
-// filters (the tabs' numbers), keyed by queue name.
+// filters (the tabs' numbers), keyed by queue name. Without a search they come from the
+// tallies. With one they are exact when the search has at most SearchCountLimit possible
+// matches, and not counted (nil, nil) when it has more: counting those would cost a walk
+// over every matching case on every request.
 func (s *Store) QueueCounts(ctx context.Context, f QueueFilter) (map[string]int, error) {
-	q, args := f.countSQL()
-	n := make([]int, len(Queues))
-	dest := make([]any, len(Queues))
-	for i := range n {
-		dest[i] = &n[i]
+	out := make(map[string]int, len(Queues))
+	if len(f.search) > 0 {
+		release, err := searchSlot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		cand, err := s.candidates(ctx, f)
+		if err != nil || !cand.few {
+			return nil, err
+		}
+		q, args := f.candidateCountSQL(cand.json)
+		n := make([]int, len(Queues))
+		dest := make([]any, len(Queues))
+		for i := range n {
+			dest[i] = &n[i]
+		}
+		if err := s.DB.Read.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+			return nil, fmt.Errorf("queue counts: %w", err)
+		}
+		for i, name := range Queues {
+			out[name] = n[i]
+		}
+		return out, nil
 	}
-	if err := s.DB.Read.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+	q, args := f.tallySQL()
+	rows, err := s.DB.Read.QueryContext(ctx, q, args...)
+	if err != nil {
 		return nil, fmt.Errorf("queue counts: %w", err)
 	}
-	out := make(map[string]int, len(Queues))
-	for i, name := range Queues {
-		out[name] = n[i]
+	defer rows.Close()
+	for _, name := range Queues {
+		out[name] = 0
 	}
-	return out, nil
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, err
+		}
+		out[name] = n
+	}
+	return out, rows.Err()
 }
 
 // A queue cursor is the last row's position in its queue's order (sort key, id), sealed

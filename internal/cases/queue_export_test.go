@@ -1,8 +1,31 @@
 package cases
 
+import "context"
+
 // QueueSQL and CountSQL expose the queue queries to the plan test in cases_test.
 func (f QueueFilter) QueueSQL(limit int) (string, []any) { return f.queueSQL(limit) }
-func (f QueueFilter) CountSQL() (string, []any)          { return f.countSQL() }
 
 // GlobPattern exposes the search pattern builder.
 var GlobPattern = globPattern
+
+// TallySQL and the candidate queries expose the count and search queries to the plan test.
+func (f QueueFilter) TallySQL() (string, []any) { return f.tallySQL() }
+func (f QueueFilter) CandidateSQL(c string, limit int) (string, []any) {
+	return f.candidateSQL(c, limit)
+}
+func (f QueueFilter) CandidateCountSQL(c string) (string, []any) { return f.candidateCountSQL(c) }
+
+// SearchCandidates reports what the full-text index proposes for f's search.
+func (s *Store) SearchCandidates(f QueueFilter) (few bool, json string, err error) {
+	c, err := s.candidates(context.Background(), f)
+	return c.few, c.json, err
+}
+
+// ForceWalk makes f's search walk the queue's index, as a search with too many candidates does.
+func (f QueueFilter) ForceWalk() QueueFilter {
+	f.cand = &searchCandidates{done: true}
+	return f
+}
+
+// Where exposes a queue's condition (for comparing tallies with COUNT(*)).
+func (f QueueFilter) Where() (string, []any) { return f.where() }

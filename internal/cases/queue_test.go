@@ -90,12 +90,18 @@ func (e *queueEnv) filter(p cases.QueueParams, user int64) cases.QueueFilter {
 // refs lists every page of the queue and returns the references in order.
 func (e *queueEnv) refs(p cases.QueueParams, user int64, pageSize int) []string {
 	e.t.Helper()
+	return e.refsWith(p, user, pageSize, func(f cases.QueueFilter) cases.QueueFilter { return f })
+}
+
+// refsWith is refs with each page's filter passed through mod.
+func (e *queueEnv) refsWith(p cases.QueueParams, user int64, pageSize int, mod func(cases.QueueFilter) cases.QueueFilter) []string {
+	e.t.Helper()
 	var out []string
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
 			e.t.Fatal("paging does not end")
 		}
-		page, err := e.store.ListQueue(e.ctx, e.filter(p, user), pageSize)
+		page, err := e.store.ListQueue(e.ctx, mod(e.filter(p, user)), pageSize)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -220,22 +226,38 @@ func TestQueueFilters(t *testing.T) {
 		{"no match", cases.QueueParams{Q: "Phạm"}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := e.refs(tt.p, e.ana, 50)
-			slices.Sort(got)
-			want := slices.Clone(tt.want)
-			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			counts, err := e.store.QueueCounts(e.ctx, e.filter(tt.p, e.ana))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if counts[cases.QueueUnassigned] != len(tt.want) {
-				t.Errorf("unassigned count %d, want %d", counts[cases.QueueUnassigned], len(tt.want))
-			}
-		})
+		// Both ways of finding a search's page give the same answer: the candidates the
+		// full-text index proposes, and the walk over the queue's index (which a search
+		// with too many candidates, or none usable, takes).
+		for _, route := range []string{"index", "walk"} {
+			t.Run(tt.name+"/"+route, func(t *testing.T) {
+				mod := func(f cases.QueueFilter) cases.QueueFilter { return f }
+				if route == "walk" {
+					mod = cases.QueueFilter.ForceWalk
+				}
+				got := e.refsWith(tt.p, e.ana, 50, mod)
+				slices.Sort(got)
+				want := slices.Clone(tt.want)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Errorf("got %q, want %q", got, want)
+				}
+				f := mod(e.filter(tt.p, e.ana))
+				counts, err := e.store.QueueCounts(e.ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				few, _, err := e.store.SearchCandidates(f)
+				switch {
+				case err != nil:
+					t.Fatal(err)
+				case counts == nil && (few || tt.p.Q == ""):
+					t.Errorf("not counted, though the search has few candidates (or there is none)")
+				case counts != nil && counts[cases.QueueUnassigned] != len(tt.want):
+					t.Errorf("unassigned count %d, want %d", counts[cases.QueueUnassigned], len(tt.want))
+				}
+			})
+		}
 	}
 }
 
@@ -267,6 +289,14 @@ func TestQueuePagination(t *testing.T) {
 		t.Run(fmt.Sprint("decided/", size), func(t *testing.T) {
 			got := e.refs(cases.QueueParams{Queue: cases.QueueDecided}, e.ana, size)
 			assertSameSet(t, got, decided)
+		})
+		// A search pages through its candidates the same way.
+		t.Run(fmt.Sprint("search/", size), func(t *testing.T) {
+			if few, _, err := e.store.SearchCandidates(e.filter(cases.QueueParams{Q: "khách"}, e.ana)); err != nil || !few {
+				t.Fatalf("search does not read its candidates: %v %v", few, err)
+			}
+			assertSameSet(t, e.refs(cases.QueueParams{Q: "khách"}, e.ana, size), want)
+			assertSameSet(t, e.refs(cases.QueueParams{Queue: cases.QueueDecided, Q: "khách"}, e.ana, size), decided)
 		})
 	}
 	// Order: SLA due ascending; decided: decision time descending.
@@ -356,24 +386,29 @@ func TestQueueBadParameters(t *testing.T) {
 // range of an index in the page's order, never scan the cases table nor sort in a temp b-tree.
 func TestQueuePlans(t *testing.T) {
 	e := newQueueEnv(t)
-	caseID := e.seed(e.src, "vrf-1", "Nguyễn", "", cases.RiskHigh)
-	for i := range 3 {
-		e.seed(e.src, fmt.Sprint("vrf-x", i), "Trần", "", cases.RiskLow)
+	// Two cases in each queue, so that every queue's first page has a Next to follow:
+	// without one, the deep-page variants below would plan the first page again.
+	inQueue := map[string]struct {
+		status   string
+		assignee int64
+	}{
+		cases.QueueUnassigned: {cases.StatusNew, 0}, cases.QueueMine: {cases.StatusInReview, e.ana},
+		cases.QueueEscalated: {cases.StatusEscalated, e.leo}, cases.QueuePendingInfo: {cases.StatusPendingInfo, e.leo},
+		cases.QueueSecondApproval: {cases.StatusAwaitingSecondApproval, e.leo}, cases.QueueDecided: {cases.StatusApproved, e.ana},
 	}
-	p1, err := e.store.ListQueue(e.ctx, e.filter(cases.QueueParams{}, e.ana), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.set(caseID, cases.StatusApproved, e.ana)
-	// A second decided case, so that the decided queue's first page has a Next to follow.
-	e.set(e.seed(e.src, "vrf-2", "Lê", "", cases.RiskLow), cases.StatusRejected, e.ana)
-	d1, err := e.store.ListQueue(e.ctx, e.filter(cases.QueueParams{Queue: cases.QueueDecided}, e.ana), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Without a Next the "next page" variants below would plan the first page again.
-	if p1.Next == "" || d1.Next == "" {
-		t.Fatalf("no page position to follow: unassigned Next %q, decided Next %q", p1.Next, d1.Next)
+	deep := map[string]string{}
+	for _, q := range cases.Queues {
+		for i := range 2 {
+			e.set(e.seed(e.src, fmt.Sprintf("vrf-%s-%d", q, i), "Nguyễn Trần", "", cases.RiskHigh), inQueue[q].status, inQueue[q].assignee)
+		}
+		page, err := e.store.ListQueue(e.ctx, e.filter(cases.QueueParams{Queue: q}, e.ana), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Next == "" {
+			t.Fatalf("%s: no page position to follow", q)
+		}
+		deep[q] = page.Next
 	}
 	usesIndex := regexp.MustCompile(`^(SEARCH|SCAN) c USING (COVERING )?INDEX (\w+)`)
 	check := func(t *testing.T, q string, args []any, wantIndex string) {
@@ -396,36 +431,153 @@ func TestQueuePlans(t *testing.T) {
 			t.Errorf("plan does not use %s: %s", wantIndex, joined)
 		}
 	}
-	wantIndex := map[string]string{
-		cases.QueueUnassigned: "cases_status_due", cases.QueueMine: "cases_open_assignee_due",
-		cases.QueueEscalated: "cases_status_due", cases.QueuePendingInfo: "cases_status_due",
-		cases.QueueSecondApproval: "cases_status_due", cases.QueueDecided: "cases_decided",
+	// Each queue x filter combination has its own index (00003, 00009): read in order, the
+	// range holds only matching rows, so a deep page is a seek, not a walk.
+	wantIndex := func(q, risk, provider string) string {
+		family := map[string][4]string{
+			cases.QueueMine:    {"cases_open_assignee_due", "cases_mine_risk_due", "cases_mine_provider_due", "cases_mine_risk_provider_due"},
+			cases.QueueDecided: {"cases_decided", "cases_decided_risk", "cases_decided_provider", "cases_decided_risk_provider"},
+			"open":             {"cases_status_due", "cases_open_risk_due", "cases_open_provider_due", "cases_open_risk_provider_due"},
+		}
+		f, ok := family[q]
+		if !ok {
+			f = family["open"]
+		}
+		i := 0
+		if risk != "" {
+			i++
+		}
+		if provider != "" {
+			i += 2
+		}
+		return f[i]
+	}
+	// A query over a search's candidates looks each up by rowid: never a scan of cases.
+	checkCandidates := func(t *testing.T, q string, args []any) {
+		t.Helper()
+		plan := testkit.QueryPlan(t, e.db, q, args...)
+		joined := strings.Join(plan, " | ")
+		if !strings.Contains(joined, "SEARCH c USING INTEGER PRIMARY KEY (rowid=?)") || !strings.HasPrefix(joined, "SCAN j") {
+			t.Errorf("candidates are not looked up by rowid: %s", joined)
+		}
+		for _, line := range plan {
+			if strings.HasPrefix(line, "SCAN c") {
+				t.Errorf("scans the cases table: %s", joined)
+			}
+		}
+	}
+	// A search whose words are too short for the full-text index walks the queue's index
+	// like a plain page; a longer one reads its candidates (few, here) instead.
+	few, cand, err := e.store.SearchCandidates(e.filter(cases.QueueParams{Q: "nguyễn"}, e.ana))
+	if err != nil || !few || cand == "[]" {
+		t.Fatalf("search candidates: few %v, %s, %v", few, cand, err)
 	}
 	for _, q := range cases.Queues {
-		after := p1.Next
-		if q == cases.QueueDecided {
-			after = d1.Next
-		}
-		variants := map[string]cases.QueueParams{
-			"plain":    {Queue: q},
-			"filtered": {Queue: q, Risk: "high", Provider: "generic", Q: "nguyễn 187"},
-		}
-		if q == cases.QueueUnassigned || q == cases.QueueDecided {
-			variants["next page"] = cases.QueueParams{Queue: q, After: after, Risk: "low"}
-		}
-		for name, p := range variants {
-			t.Run(q+"/"+name, func(t *testing.T) {
-				sql, args := e.filter(p, e.ana).QueueSQL(51)
-				check(t, sql, args, wantIndex[q])
-			})
+		after := deep[q]
+		for _, risk := range append([]string{""}, cases.RiskLevels...) {
+			for _, provider := range append([]string{""}, cases.Providers...) {
+				for _, search := range []string{"", "ng"} {
+					for _, pos := range []string{"", after} {
+						p := cases.QueueParams{Queue: q, Risk: risk, Provider: provider, Q: search, After: pos}
+						name := fmt.Sprintf("%s/risk=%s/provider=%s/q=%s/deep=%v", q, risk, provider, search, pos != "")
+						t.Run(name, func(t *testing.T) {
+							f := e.filter(p, e.ana)
+							sql, args := f.QueueSQL(51)
+							check(t, sql, args, wantIndex(q, risk, provider))
+							// The same page over the search's candidates: rowid lookups of at
+							// most SearchCountLimit cases, then a sort of those.
+							sql, args = f.CandidateSQL(cand, 51)
+							checkCandidates(t, sql, args)
+						})
+					}
+				}
+			}
 		}
 	}
 	t.Run("counts", func(t *testing.T) {
-		sql, args := e.filter(cases.QueueParams{}, e.ana).CountSQL()
-		check(t, sql, args, "")
-		sql, args = e.filter(cases.QueueParams{Risk: "low", Q: "tran"}, e.ana).CountSQL()
-		check(t, sql, args, "")
+		for _, risk := range append([]string{""}, cases.RiskLevels...) {
+			for _, provider := range append([]string{""}, cases.Providers...) {
+				f := e.filter(cases.QueueParams{Risk: risk, Provider: provider, Q: "nguyễn"}, e.ana)
+				sql, args := f.TallySQL()
+				plan := strings.Join(testkit.QueryPlan(t, e.db, sql, args...), " | ")
+				if strings.Contains(plan, " cases") || !strings.Contains(plan, "SEARCH queue_tallies USING PRIMARY KEY") ||
+					strings.Contains(plan, "SCAN queue_tallies") {
+					t.Errorf("tally count of risk=%s provider=%s: %s", risk, provider, plan)
+				}
+				sql, args = f.CandidateCountSQL(cand)
+				checkCandidates(t, sql, args)
+			}
+		}
+		plan := strings.Join(testkit.QueryPlan(t, e.db, `SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?`,
+			`"nguyen*"`, 2001), " | ")
+		if !strings.Contains(plan, "VIRTUAL TABLE INDEX 3:") {
+			t.Errorf("search candidates do not use the full-text index: %s", plan)
+		}
 	})
+}
+
+// TestQueueTallies holds the tallies kept by 00009's triggers to COUNT(*) of each queue's
+// condition, under every filter, through inserts, review moves, reassignment, a change of
+// risk and provider, and deletes.
+func TestQueueTallies(t *testing.T) {
+	e := newQueueEnv(t)
+	statuses := []string{cases.StatusNew, cases.StatusInReview, cases.StatusPendingInfo, cases.StatusEscalated,
+		cases.StatusAwaitingSecondApproval, cases.StatusApproved, cases.StatusRejected}
+	var ids []string
+	for i := range 60 {
+		src := e.src
+		if i%2 == 1 {
+			src = e.fpt
+		}
+		ids = append(ids, e.seed(src, fmt.Sprint("t-", i), "Tên", "", cases.RiskLevels[i%3]))
+	}
+	compare := func(step string) {
+		t.Helper()
+		for _, user := range []int64{e.ana, e.leo} {
+			for _, risk := range append([]string{""}, cases.RiskLevels...) {
+				for _, provider := range append([]string{""}, cases.Providers...) {
+					f := e.filter(cases.QueueParams{Risk: risk, Provider: provider}, user)
+					got, err := e.store.QueueCounts(e.ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, q := range cases.Queues {
+						g := f
+						g.Queue = q
+						where, args := g.Where()
+						var want int
+						if err := e.db.Read.QueryRow(`SELECT COUNT(*) FROM cases c WHERE `+where, args...).Scan(&want); err != nil {
+							t.Fatal(err)
+						}
+						if got[q] != want {
+							t.Errorf("%s: user %d risk=%s provider=%s: %s tally %d, COUNT(*) %d", step, user, risk, provider, q, got[q], want)
+						}
+					}
+				}
+			}
+		}
+	}
+	compare("inserted")
+	for i, caseID := range ids {
+		assignee := []int64{0, e.ana, e.leo}[i%3]
+		e.set(caseID, statuses[i%len(statuses)], assignee)
+	}
+	compare("moved")
+	for i, caseID := range ids[:20] {
+		e.exec(`UPDATE cases SET assignee_id = ?, risk_level = ?, provider = ? WHERE id = ?`,
+			[]any{nil, e.leo}[i%2], cases.RiskLevels[(i+1)%3], cases.Providers[i%3], caseID)
+	}
+	compare("reassigned")
+	e.exec(`UPDATE cases SET updated_at = updated_at + 1`) // no key changes: nothing moves
+	compare("touched")
+	for _, caseID := range ids[40:] {
+		e.exec(`DELETE FROM case_events WHERE case_id = ?`, caseID)
+		e.exec(`DELETE FROM case_checks WHERE case_id = ?`, caseID)
+		e.exec(`DELETE FROM case_documents WHERE case_id = ?`, caseID)
+		e.exec(`DELETE FROM case_api_parts WHERE case_id = ?`, caseID)
+		e.exec(`DELETE FROM cases WHERE id = ?`, caseID)
+	}
+	compare("deleted")
 }
 
 func TestGlobPattern(t *testing.T) {

@@ -1,0 +1,73 @@
+package cases_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/cases"
+	"github.com/kycdesk/kycdesk/internal/crypto"
+)
+
+// BenchmarkQueueQueriesAtScale times one queue request's store work (search candidates,
+// the page, the tab counts) on a data dir seeded by `kycdesk bench queues --data DIR`
+// (a million cases), one request at a time:
+// KYCDESK_BENCH_DATA=DIR go test -run '^$' -bench QueueQueriesAtScale -benchtime 20x ./internal/cases/
+func BenchmarkQueueQueriesAtScale(b *testing.B) {
+	dir := os.Getenv("KYCDESK_BENCH_DATA")
+	if dir == "" {
+		b.Skip("KYCDESK_BENCH_DATA is not set (a data dir seeded by kycdesk bench queues)")
+	}
+	ctx := context.Background()
+	d, err := db.OpenFile(ctx, filepath.Join(dir, db.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	key, err := crypto.LoadMasterKey(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sealer, err := crypto.NewSealer(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &cases.Store{DB: d, Sealer: sealer}
+	for _, tc := range []struct {
+		name string
+		p    cases.QueueParams
+	}{
+		{"unassigned", cases.QueueParams{}},
+		{"decided", cases.QueueParams{Queue: "decided"}},
+		{"mine", cases.QueueParams{Queue: "mine"}},
+		{"unassigned/risk=high", cases.QueueParams{Risk: "high"}},
+		{"decided/high+generic", cases.QueueParams{Queue: "decided", Risk: "high", Provider: "generic"}},
+		{"q=reference", cases.QueueParams{Q: "vrf-2026-0123456"}},
+		{"q=reference-middle", cases.QueueParams{Q: "0123456"}},
+		{"q=Nguyễn", cases.QueueParams{Q: "Nguyễn"}},
+		{"q=huong", cases.QueueParams{Q: "huong"}},
+		{"q=ương", cases.QueueParams{Q: "ương"}},
+		{"q=Lý", cases.QueueParams{Q: "Lý"}},
+		{"q=Nguyễn Thị Hương", cases.QueueParams{Q: "Nguyễn Thị Hương"}},
+		{"q=Trần Văn Dũng", cases.QueueParams{Q: "Trần Văn Dũng"}},
+		{"q=Hoàng Yến", cases.QueueParams{Q: "Hoàng Yến"}},
+		{"decided/q=Thảo", cases.QueueParams{Queue: "decided", Q: "Thảo"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				f, err := s.ParseQueueFilter(tc.p, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.ListQueue(ctx, f, 50); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.QueueCounts(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
