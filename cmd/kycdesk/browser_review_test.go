@@ -78,7 +78,7 @@ func TestBrowserReviewWorkflow(t *testing.T) {
 
 	// A lead decides the escalated case.
 	l1 := srv.newBrowser(t, "lead1", shots)
-	l1.signIn(lead1, "/queues")
+	l1.signIn(lead1, "/dashboard") // leads land on the dashboard
 	l1.open(plainPath)
 	l1.fill("#reason_code", "verified_manual_check")
 	l1.fill("#decision-comment", "Selfie checked against the card by hand.")
@@ -116,7 +116,7 @@ func TestBrowserReviewWorkflow(t *testing.T) {
 	l1.shotHere()
 
 	l2 := srv.newBrowser(t, "lead2", shots)
-	l2.signIn(lead2, "/queues")
+	l2.signIn(lead2, "/dashboard")
 	l2.open("/cases/" + highID)
 	l2.fill("#second-comment", "Four-eyes: agreed.")
 	l2.clickThrough("#second-approval")
