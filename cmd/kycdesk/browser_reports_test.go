@@ -77,7 +77,7 @@ func TestBrowserAuditorDownloadsReports(t *testing.T) {
 		t.Fatalf("set download behaviour: %v", err)
 	}
 	cancel()
-	b.signIn(aud, "/dashboard") // auditors land on the dashboard
+	b.signIn(aud, "/dashboard") // leads and auditors land on the dashboard
 
 	// The worker makes the cases soon after the acknowledgements: reload until the page counts them.
 	deadline := time.Now().Add(30 * time.Second)

@@ -78,7 +78,7 @@ func TestBrowserReviewWorkflow(t *testing.T) {
 
 	// A lead decides the escalated case.
 	l1 := srv.newBrowser(t, "lead1", shots)
-	l1.signIn(lead1, "/dashboard") // leads land on the dashboard
+	l1.signIn(lead1, "/dashboard")
 	l1.open(plainPath)
 	l1.fill("#reason_code", "verified_manual_check")
 	l1.fill("#decision-comment", "Selfie checked against the card by hand.")
