@@ -21,7 +21,8 @@ func TestDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.now = time.Date(2026, 11, 12, 10, 0, 0, 0, time.UTC)
+	// Today is the last day cases arrive: steps taken after it are outside the default range.
+	env.now = time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)
 
 	for _, r := range []auth.Role{auth.Lead, auth.Auditor} {
 		c := env.signIn(r)
@@ -40,8 +41,8 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("GET /dashboard = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	// The default range is the last 30 days, today included.
-	if !strings.Contains(body, `value="2026-10-14"`) || !strings.Contains(body, `value="2026-11-12"`) {
-		t.Errorf("default range not 2026-10-14..2026-11-12")
+	if !strings.Contains(body, `value="2026-10-12"`) || !strings.Contains(body, `value="2026-11-10"`) {
+		t.Errorf("default range not 2026-10-12..2026-11-10")
 	}
 	if got := dashText(t, body, "sum-received"); got != strconv.Itoa(w.Cases) {
 		t.Errorf("cases received = %s, want %d", got, w.Cases)
@@ -49,7 +50,7 @@ func TestDashboard(t *testing.T) {
 	// Steps taken after today (the generator runs ahead of the clock) are outside the range.
 	var steps int
 	if err := env.db.Read.QueryRow(`SELECT count(*) FROM case_decisions WHERE at < ?`,
-		time.Date(2026, 11, 13, 0, 0, 0, 0, time.UTC).UnixMilli()).Scan(&steps); err != nil {
+		time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC).UnixMilli()).Scan(&steps); err != nil {
 		t.Fatal(err)
 	}
 	if got := dashText(t, body, "sum-decisions"); got != strconv.Itoa(steps) || steps >= w.Steps {

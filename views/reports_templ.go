@@ -17,9 +17,9 @@ import (
 // reportInfo is what the page says about each report.
 var reportInfo = map[string]struct{ Title, What string }{
 	"cases":     {"Cases", "One row per case created in the range: reference, provider, integration, applicant name, risk, status, result, assignee, created, first decided, decision, reason code, SLA due, breached."},
-	"decisions": {"Decisions", "Every decision, escalation, second approval and return taken in the range: who, when, decision, reason code, comment, time to decision (from the start of the case's round)."},
+	"decisions": {"Decisions", "Every decision, escalation, second approval and return taken in the range: who, when, decision, reason code, comment, time to decision (paused time left out), whether it was final and breached its SLA."},
 	"audit":     {"Audit trail", "The trail's entries written in the range with seq, prev_hash and hash: each row's hash can be recomputed and linked to the row before."},
-	"sla":       {"SLA", "Per case created in the range: SLA due, decided, paused time, breached; then per analyst: decision counts and the median time to decision."},
+	"sla":       {"SLA", "Per case created in the range: SLA due, decided, paused time, breached; then per person: decision steps, final decisions and their median time to decision."},
 }
 
 func reportURL(name, from, to string) templ.SafeURL {
@@ -236,7 +236,11 @@ func ReportsPage(v Viewer, from, to string, names []string, counts map[string]in
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</tbody></table></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</tbody></table></div><p class=\"muted\">The row counts come from the dashboard's daily tallies, the same ones its figures use.</p>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = MetricDefinitions().Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

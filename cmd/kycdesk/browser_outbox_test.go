@@ -168,8 +168,9 @@ func (b *browser) clickNoLoad(sel string) {
 }
 
 // decideGenericCase delivers a generic verification signed with the integration's secret,
-// waits for its case, and decides it (approve) the way a review action does: the case row and
-// a case.decided outbox row, written beside the running server. It returns the case id.
+// waits for its case, and has a lead claim and approve it through the review actions
+// (cases.Store, beside the running server: the case row, its audit entry, decision row and
+// case.decided outbox row in one transaction). It returns the case id.
 func (s *kycdeskServer) decideGenericCase(t *testing.T, base, integrationID string, key []byte, reference string) string {
 	t.Helper()
 	body := []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",` +
@@ -198,16 +199,29 @@ func (s *kycdeskServer) decideGenericCase(t *testing.T, base, integrationID stri
 	waitFor(t, 15*time.Second, "the case of "+reference, func() bool {
 		return st.db.Read.QueryRow(`SELECT id FROM cases WHERE reference = ?`, reference).Scan(&caseID) == nil
 	})
-	at := time.Now().UnixMilli()
-	if _, err := st.db.Write.Exec(`UPDATE cases SET status = 'approved', decision = 'approve', reason_code = 'verified',
-		decided_at = ?, updated_at = ? WHERE id = ?`, at, at, caseID); err != nil {
+	lead := reviewActor(t, s, st, "lead", "writeback.lead@example.com")
+	cs := &cases.Store{DB: st.db, Sealer: st.sealer}
+	if _, err := cs.Claim(context.Background(), caseID, 0, lead); err != nil {
 		t.Fatal(err)
 	}
-	cs := &cases.Store{DB: st.db, Sealer: st.sealer}
-	if err := cs.EnqueueOutboxDecision(context.Background(), cases.OutboxDecision{CaseID: caseID, IntegrationID: integrationID,
-		Reference: reference, Round: 1, Decision: cases.DecisionApprove, Status: cases.StatusApproved, ReasonCode: "verified",
-		Actor: "lead@example.com"}); err != nil {
+	if _, err := cs.Decide(context.Background(), cases.DecisionInput{CaseID: caseID, By: lead, Decision: cases.DecisionApprove,
+		ReasonCode: "verified"}); err != nil {
 		t.Fatal(err)
 	}
 	return caseID
+}
+
+// reviewActor is the user email of role as the review actions see them, created through
+// `kycdesk user create` the first time it is asked for.
+func reviewActor(t *testing.T, s *kycdeskServer, st *store, role, email string) cases.Actor {
+	t.Helper()
+	a := cases.Actor{Email: email, Role: role}
+	if st.db.Read.QueryRow(`SELECT id FROM users WHERE email = ?`, email).Scan(&a.ID) == nil {
+		return a
+	}
+	s.createUser(t, role, email, "")
+	if err := st.db.Read.QueryRow(`SELECT id FROM users WHERE email = ?`, email).Scan(&a.ID); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

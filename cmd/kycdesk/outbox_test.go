@@ -93,16 +93,22 @@ func TestServeWriteBack(t *testing.T) {
 	secrets = [][]byte{raw}
 	mu.Unlock()
 
-	// A lead rejects it: the case row and its outbox row, as the review actions write them.
-	cs := &cases.Store{DB: st.db, Sealer: st.sealer}
-	now := time.Now()
-	if _, err := st.db.Write.Exec(`UPDATE cases SET status = 'rejected', decision = 'reject', reason_code = 'document_fake',
-		decided_at = ?, updated_at = ? WHERE id = ?`, now.UnixMilli(), now.UnixMilli(), caseID); err != nil {
+	// A lead claims and rejects it through the review actions (one transaction: the case row,
+	// its audit entry, decision row and outbox row).
+	if code, out, errOut := runMain(t, "Quiet-Harbor-Lantern-7294-Velvet\n", nil, "user", "create", "--email", "lead@example.com",
+		"--role", "lead", "--data", dir); code != 0 {
+		t.Fatalf("user create: %d %s %s", code, out, errOut)
+	}
+	lead := cases.Actor{Email: "lead@example.com", Role: cases.RoleLead}
+	if err := st.db.Read.QueryRow(`SELECT id FROM users WHERE email = ?`, lead.Email).Scan(&lead.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := cs.EnqueueOutboxDecision(context.Background(), cases.OutboxDecision{CaseID: caseID, IntegrationID: in.ID,
-		Reference: reference, Round: 1, Decision: cases.DecisionReject, Status: cases.StatusRejected,
-		ReasonCode: "document_fake", Comment: "hologram missing", Actor: "lead@example.com"}); err != nil {
+	cs := &cases.Store{DB: st.db, Sealer: st.sealer}
+	if _, err := cs.Claim(context.Background(), caseID, 0, lead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Decide(context.Background(), cases.DecisionInput{CaseID: caseID, By: lead, Decision: cases.DecisionReject,
+		ReasonCode: "document_fake", Comment: "hologram missing"}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -223,9 +223,13 @@ func insertStep(ctx context.Context, tx *sql.Tx, c *Case, kind, decision, reason
 	if started == 0 {
 		started = db.Millis(c.CreatedAt)
 	}
+	// The SLA due time and paused time as they stand now (00014): reports and the dashboard
+	// compute time to decision and breaches from them, whatever happens to the case later.
 	_, err := tx.ExecContext(ctx, `INSERT INTO case_decisions (case_id, round, kind, decision, reason_code, comment,
-		actor_id, actor, status_from, status_to, at, round_started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Round, kind, decision, reason, comment, nullID(actorID), actor, from, to, db.Millis(now), started)
+		actor_id, actor, status_from, status_to, at, round_started_at, sla_due, paused_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Round, kind, decision, reason, comment, nullID(actorID), actor, from, to, db.Millis(now), started,
+		db.Millis(c.SLADue), c.SLAPausedMS)
 	if err != nil {
 		return fmt.Errorf("case_decisions: %w", err)
 	}

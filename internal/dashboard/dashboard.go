@@ -339,32 +339,41 @@ type Counts struct {
 	Cases     int64 // cases created in the range (cases.created_at)
 	Decisions int64 // case_decisions rows in the range (case_decisions.at)
 	Finals    int64 // of those, final decisions (status_to approved or rejected)
+	Actors    int64 // distinct people (or system actors) who took those steps
 }
 
-// QCounts reads Counts from three rollups' key ranges.
+// QCounts reads Counts from four rollups' key ranges (days × providers, outcomes or actors:
+// small, whatever the number of cases).
 const QCounts = `SELECT
 		(SELECT coalesce(sum(n), 0) FROM dash_received WHERE day BETWEEN ?1 AND ?2),
 		(SELECT coalesce(sum(n), 0) FROM dash_outcomes WHERE day BETWEEN ?1 AND ?2),
-		(SELECT coalesce(sum(decided), 0) FROM dash_finals WHERE day BETWEEN ?1 AND ?2)`
+		(SELECT coalesce(sum(decided), 0) FROM dash_finals WHERE day BETWEEN ?1 AND ?2),
+		(SELECT count(DISTINCT actor) FROM dash_actors WHERE day BETWEEN ?1 AND ?2)`
 
 // CountRange reads Counts for r.
 func CountRange(ctx context.Context, q *sql.DB, r Range) (Counts, error) {
 	var c Counts
-	err := q.QueryRowContext(ctx, QCounts, r.first(), r.last()).Scan(&c.Cases, &c.Decisions, &c.Finals)
+	err := q.QueryRowContext(ctx, QCounts, r.first(), r.last()).Scan(&c.Cases, &c.Decisions, &c.Finals, &c.Actors)
 	if err != nil {
 		return c, fmt.Errorf("dashboard counts: %w", err)
 	}
 	return c, nil
 }
 
-// Rebuild recomputes every rollup from the base tables, with the statements migration 00011
-// ran to fill them. It scans cases and case_decisions: a repair (or a bulk load's last step),
+// Rebuild recomputes every rollup from the base tables, with the statements migrations 00011
+// and 00014 ran to fill them. It scans cases and case_decisions: a repair (or a bulk load's last step),
 // never a page's work.
 func Rebuild(ctx context.Context, d *db.DB) error {
 	stmts, err := db.MigrationSection("00011_dashboard_rollups.sql", "rebuild")
 	if err != nil {
 		return err
 	}
+	// 00014 recomputes the final decisions' tallies with the SLA values each step kept.
+	finals, err := db.MigrationSection("00014_decision_sla.sql", "rebuild")
+	if err != nil {
+		return err
+	}
+	stmts += finals
 	return d.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, stmts); err != nil {
 			return fmt.Errorf("dashboard rebuild: %w", err)

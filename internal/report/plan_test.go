@@ -21,9 +21,7 @@ func TestReportQueriesUseIndexes(t *testing.T) {
 		{`SELECT reference FROM cases WHERE (created_at, id) > (?, ?) AND (created_at, id) <= (?, ?) ORDER BY created_at, id`, []any{1, "", 5, "x"}, "cases_created ((created_at,id)>(?,?) AND (created_at,id)<(?,?))"},
 		{`SELECT reference FROM cases WHERE (created_at, id) > (?, ?) AND created_at < ? ORDER BY created_at, id`, []any{1, "", 9}, "cases_created ((created_at,id)>(?,?) AND created_at<?)"},
 		{`SELECT reference, status FROM cases WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, []any{1, 2}, "cases_created"},
-		{`SELECT COUNT(*) FROM cases WHERE created_at >= ? AND created_at < ?`, []any{1, 2}, "cases_created"},
 		{`SELECT d.at, c.reference FROM case_decisions d LEFT JOIN cases c ON c.id = d.case_id WHERE d.at >= ? AND d.at < ? ORDER BY d.at, d.id`, []any{1, 2}, "case_decisions_at"},
-		{`SELECT COUNT(*), COUNT(DISTINCT actor) FROM case_decisions WHERE at >= ? AND at < ?`, []any{1, 2}, "case_decisions_at"},
 		{`SELECT seq FROM audit_log WHERE seq >= ? AND seq < ? ORDER BY seq`, []any{1, 2}, "INTEGER PRIMARY KEY"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kycdesk/kycdesk/internal/audit"
+	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/report"
 	"github.com/kycdesk/kycdesk/internal/report/reporttest"
@@ -104,8 +105,18 @@ func TestCasesReportHardNames(t *testing.T) {
 	g.Case(t, "vrf-before", "Out Of Range", "low")
 	g.Now = day.AddDate(0, 0, 1) // the day after
 	g.Case(t, "vrf-after", "Out Of Range", "low")
-	reporttest.AddDecision(t, d.Write, reporttest.Decision{CaseID: ids["plain"], Kind: "decision", Decision: "approve", ReasonCode: "verified",
-		Actor: "ana@example.com", From: "in_review", To: "approved", At: day.Add(2 * time.Hour), RoundStarted: day})
+	// "plain" is high risk: a lead's approval, then another lead's second approval.
+	lee, lan := reporttest.Reviewer(t, d, "lee@example.com", cases.RoleLead), reporttest.Reviewer(t, d, "lan@example.com", cases.RoleLead)
+	plainID := ids["plain"]
+	g.At(t, day.Add(time.Hour), func(ctx context.Context, s *cases.Store) (*cases.Case, error) {
+		return s.Claim(ctx, plainID, 0, lee)
+	})
+	g.At(t, day.Add(2*time.Hour), func(ctx context.Context, s *cases.Store) (*cases.Case, error) {
+		return s.Decide(ctx, cases.DecisionInput{CaseID: plainID, By: lee, Decision: "approve", ReasonCode: "verified"})
+	})
+	g.At(t, day.Add(2*time.Hour), func(ctx context.Context, s *cases.Store) (*cases.Case, error) {
+		return s.SecondApproval(ctx, plainID, 0, lan, "approve", "")
+	})
 
 	rp := &report.Reporter{Read: d.Read, Now: func() time.Time { return day.Add(10 * 24 * time.Hour) }}
 	r, _ := report.ParseRange("2026-11-20", "2026-11-20", day)
@@ -158,14 +169,26 @@ func TestDecisionsAndSLAReports(t *testing.T) {
 	d, sealer := testkit.Store(t)
 	g := reporttest.NewIngest(t, d, sealer, "acme", day)
 	a, b, c := g.Case(t, "vrf-a", "A", "low"), g.Case(t, "vrf-b", "B", "high"), g.Case(t, "vrf-c", "C", "medium")
-	add := func(caseID, kind, decision, reason, comment, actor, from, to string, after time.Duration) {
-		reporttest.AddDecision(t, d.Write, reporttest.Decision{CaseID: caseID, Kind: kind, Decision: decision, ReasonCode: reason,
-			Comment: comment, Actor: actor, From: from, To: to, At: day.Add(after), RoundStarted: day})
+	ana, lee := reporttest.Reviewer(t, d, "ana@example.com", cases.RoleAnalyst), reporttest.Reviewer(t, d, "lee@example.com", cases.RoleLead)
+	act := func(after time.Duration, fn func(ctx context.Context, s *cases.Store) (*cases.Case, error)) {
+		t.Helper()
+		g.At(t, day.Add(after), fn)
 	}
-	add(a, "decision", "approve", "verified", "\tsee the note", "ana@example.com", "in_review", "approved", time.Hour)
-	add(b, "escalation", "escalate", "", "=cmd|' /C calc'!A0", "ana@example.com", "in_review", "escalated", 2*time.Hour)
-	add(b, "escalation_decision", "reject", "document_fake", "Ảnh giả, rõ ràng", "lee@example.com", "escalated", "rejected", 5*time.Hour)
-	add(c, "decision", "approve", "verified", "", "ana@example.com", "in_review", "approved", 3*time.Hour)
+	decide := func(after time.Duration, caseID string, by cases.Actor, decision, reason, comment string) {
+		t.Helper()
+		act(after, func(ctx context.Context, s *cases.Store) (*cases.Case, error) {
+			return s.Decide(ctx, cases.DecisionInput{CaseID: caseID, By: by, Decision: decision, ReasonCode: reason, Comment: comment})
+		})
+	}
+	for _, id := range []string{a, b, c} {
+		act(time.Minute, func(ctx context.Context, s *cases.Store) (*cases.Case, error) { return s.Claim(ctx, id, 0, ana) })
+	}
+	decide(time.Hour, a, ana, "approve", "verified", "-see the note")
+	act(2*time.Hour, func(ctx context.Context, s *cases.Store) (*cases.Case, error) {
+		return s.Escalate(ctx, b, 0, ana, "=cmd|' /C calc'!A0")
+	})
+	decide(5*time.Hour, b, lee, "reject", "document_fake", "Ảnh giả, rõ ràng")
+	decide(3*time.Hour, c, ana, "approve", "verified", "")
 	rp := &report.Reporter{Read: d.Read, Now: func() time.Time { return day.Add(72 * time.Hour) }}
 	r, _ := report.ParseRange("2026-11-20", "2026-11-20", day)
 
@@ -181,8 +204,8 @@ func TestDecisionsAndSLAReports(t *testing.T) {
 	if col(header, recs[3], "comment") != "Ảnh giả, rõ ràng" || col(header, recs[3], "actor") != "lee@example.com" {
 		t.Errorf("rejection row: %v", recs[3])
 	}
-	if col(header, recs[0], "comment") != "'\tsee the note" {
-		t.Errorf("a comment beginning with a tab: %q", col(header, recs[0], "comment"))
+	if col(header, recs[0], "comment") != "'-see the note" {
+		t.Errorf("a comment beginning with a minus: %q", col(header, recs[0], "comment"))
 	}
 
 	header, recs = export(t, rp, "sla", r)
@@ -196,13 +219,13 @@ func TestDecisionsAndSLAReports(t *testing.T) {
 			t.Errorf("case row %v, want breached %s", rec, breached)
 		}
 	}
-	ana, lee := recs[3], recs[4]
-	if col(header, ana, "analyst") != "ana@example.com" || col(header, ana, "decisions") != "3" || col(header, ana, "approved") != "2" ||
-		col(header, ana, "escalated") != "1" || col(header, ana, "median_time_to_decision_s") != "7200" {
-		t.Errorf("ana: %v", ana)
+	anaRow, leeRow := recs[3], recs[4]
+	if col(header, anaRow, "analyst") != "ana@example.com" || col(header, anaRow, "decisions") != "3" || col(header, anaRow, "approved") != "2" ||
+		col(header, anaRow, "escalated") != "1" || col(header, anaRow, "median_time_to_decision_s") != "7200" {
+		t.Errorf("ana: %v", anaRow)
 	}
-	if col(header, lee, "analyst") != "lee@example.com" || col(header, lee, "rejected") != "1" || col(header, lee, "median_time_to_decision_s") != "18000" {
-		t.Errorf("lee: %v", lee)
+	if col(header, leeRow, "analyst") != "lee@example.com" || col(header, leeRow, "rejected") != "1" || col(header, leeRow, "median_time_to_decision_s") != "18000" {
+		t.Errorf("lee: %v", leeRow)
 	}
 	counts, err := rp.Counts(context.Background(), r)
 	if err != nil || counts["decisions"] != 4 || counts["sla"] != 5 {

@@ -35,15 +35,20 @@ func (c slaCase) paused(now int64) int64 {
 	return p
 }
 
-// breached: the case was decided after its SLA due time, or is undecided and past it. The
-// clock stops while the case waits for information, so the due time moves by the paused
-// time (sla_due is the due time as routed; sla_paused_ms what the pauses added).
+// breached (the definition the dashboard shares, see Definitions): a decided case was
+// decided after its SLA due time; an open case is past it now, on the SLA clock. sla_due
+// already includes every finished pause of the round (a new result after request_info pushes
+// it by the pause, internal/cases), so only a pause still running is added here: a case
+// waiting for information is breached only if it was already late when it was paused.
 func (c slaCase) breached(now int64) bool {
 	end, ok := c.decided()
 	if !ok {
 		end = now
+		if c.pausedAt.Valid && now > c.pausedAt.Int64 {
+			end = c.pausedAt.Int64
+		}
 	}
-	return c.due.Valid && end > c.due.Int64+c.paused(now)
+	return c.due.Valid && end > c.due.Int64
 }
 
 const casesCols = `reference, provider, integration_id, full_name, risk_level, status, result, assignee_id,
@@ -108,16 +113,19 @@ func (rp *Reporter) cases(ctx context.Context, r Range, t *table) error {
 }
 
 // decisions: every decision-like step (decisions, escalations and their outcome, second
-// approvals and returns) taken in the range, oldest first. Time to decision is from the
-// start of the case's round to the step, wall-clock (paused time included: the sla report
-// shows the paused time per case).
+// approvals and returns) taken in the range, oldest first, with the definitions the
+// dashboard shares (see Definitions): time to decision excludes the time paused waiting for
+// information, and a final decision (status_to approved or rejected) is breached when taken
+// after the SLA due time. Both use the SLA values the step kept (migration 00014), or the
+// case's for rows written before it.
 func (rp *Reporter) decisions(ctx context.Context, r Range, t *table) error {
 	if err := t.header("at", "reference", "round", "kind", "decision", "reason_code", "comment", "actor",
-		"status_from", "status_to", "round_started_at", "time_to_decision_s"); err != nil {
+		"status_from", "status_to", "round_started_at", "time_to_decision_s", "paused_s", "final", "sla_due", "sla_breached"); err != nil {
 		return err
 	}
 	rows, err := rp.Read.QueryContext(ctx, `SELECT d.at, COALESCE(c.reference, ''), d.round, d.kind, d.decision, d.reason_code,
-		d.comment, d.actor, d.status_from, d.status_to, d.round_started_at
+		d.comment, d.actor, d.status_from, d.status_to, d.round_started_at,
+		COALESCE(d.paused_ms, c.sla_paused_ms, 0), COALESCE(d.sla_due, c.sla_due)
 		FROM case_decisions d LEFT JOIN cases c ON c.id = d.case_id
 		WHERE d.at >= ? AND d.at < ? ORDER BY d.at, d.id`, millis(r.From), millis(r.To))
 	if err != nil {
@@ -125,17 +133,24 @@ func (rp *Reporter) decisions(ctx context.Context, r Range, t *table) error {
 	}
 	defer rows.Close()
 	var (
-		at, round, started                                    int64
+		at, round, started, paused                            int64
+		due                                                   sql.NullInt64
 		ref, kind, decision, reason, comment, actor, from, to string
-		cells                                                 = make([]string, 12)
+		cells                                                 = make([]string, 16)
 	)
 	for rows.Next() {
-		if err := rows.Scan(&at, &ref, &round, &kind, &decision, &reason, &comment, &actor, &from, &to, &started); err != nil {
+		if err := rows.Scan(&at, &ref, &round, &kind, &decision, &reason, &comment, &actor, &from, &to, &started,
+			&paused, &due); err != nil {
 			return err
 		}
+		final := Final(to)
 		cells[0], cells[1], cells[2], cells[3] = Time(sql.NullInt64{Int64: at, Valid: true}), ref, strconv.FormatInt(round, 10), kind
 		cells[4], cells[5], cells[6], cells[7], cells[8], cells[9] = decision, reason, comment, actor, from, to
-		cells[10], cells[11] = Time(sql.NullInt64{Int64: started, Valid: true}), seconds(at-started)
+		cells[10], cells[11] = Time(sql.NullInt64{Int64: started, Valid: true}), seconds(TimeToDecision(at, started, paused))
+		cells[12], cells[13], cells[14], cells[15] = seconds(paused), yesNo(final), Time(due), ""
+		if final {
+			cells[15] = yesNo(due.Valid && at > due.Int64)
+		}
 		if err := t.row(cells); err != nil {
 			return err
 		}
@@ -176,12 +191,14 @@ func (rp *Reporter) audit(ctx context.Context, r Range, t *table) error {
 
 // sla: first one "case" row per case created in the range (due, decided, paused time,
 // breached), then one "analyst" row per person who took decision steps in the range: how
-// many of each, and the median time to decision of their approvals and rejections. The
-// medians need each analyst's times in memory: 8 bytes per approval or rejection in the
-// range (8 MB per million), the one part of an export that grows with the range.
+// many steps of each decision, how many were final decisions, and the median time to
+// decision of those final decisions (see Definitions). The medians need each analyst's
+// times in memory: 8 bytes per final decision in the range (8 MB per million), the one part
+// of an export that grows with the range.
 func (rp *Reporter) sla(ctx context.Context, r Range, t *table) error {
 	if err := t.header("section", "reference", "sla_due", "decided_at", "paused_s", "sla_breached",
-		"analyst", "decisions", "approved", "rejected", "info_requested", "escalated", "returned", "median_time_to_decision_s"); err != nil {
+		"analyst", "decisions", "approved", "rejected", "info_requested", "escalated", "returned", "final_decisions",
+		"median_time_to_decision_s"); err != nil {
 		return err
 	}
 	now := millis(rp.Now())
@@ -193,7 +210,7 @@ func (rp *Reporter) sla(ctx context.Context, r Range, t *table) error {
 	defer rows.Close()
 	var ref string
 	var c slaCase
-	cells := make([]string, 14)
+	cells := make([]string, 15)
 	for rows.Next() {
 		if err := rows.Scan(&ref, &c.status, &c.due, &c.decidedAt, &c.pausedMS, &c.pausedAt); err != nil {
 			return err
@@ -219,11 +236,11 @@ func (rp *Reporter) sla(ctx context.Context, r Range, t *table) error {
 	for _, s := range stats {
 		clear(cells)
 		cells[0], cells[6] = "analyst", s.actor
-		for i, n := range []int64{s.total, s.approved, s.rejected, s.infoRequested, s.escalated, s.returned} {
+		for i, n := range []int64{s.total, s.approved, s.rejected, s.infoRequested, s.escalated, s.returned, int64(len(s.times))} {
 			cells[7+i] = strconv.FormatInt(n, 10)
 		}
 		if m, ok := s.median(); ok {
-			cells[13] = seconds(m)
+			cells[14] = seconds(m)
 		}
 		if err := t.row(cells); err != nil {
 			return err
@@ -236,7 +253,7 @@ func (rp *Reporter) sla(ctx context.Context, r Range, t *table) error {
 type analystStat struct {
 	actor                                                         string
 	total, approved, rejected, infoRequested, escalated, returned int64
-	times                                                         []int64 // ms from round start, approvals and rejections
+	times                                                         []int64 // time to decision (ms) of final decisions
 }
 
 func (s *analystStat) median() (int64, bool) {
@@ -254,17 +271,19 @@ func (s *analystStat) median() (int64, bool) {
 // analystStats reads the range's decision steps in time order (the case_decisions_at
 // index) and tallies them per actor, sorted by actor.
 func analystStats(ctx context.Context, q *sql.DB, r Range) ([]*analystStat, error) {
-	rows, err := q.QueryContext(ctx, `SELECT actor, decision, at - round_started_at FROM case_decisions
-		WHERE at >= ? AND at < ? ORDER BY at, id`, millis(r.From), millis(r.To))
+	rows, err := q.QueryContext(ctx, `SELECT d.actor, d.decision, d.status_to, d.at, d.round_started_at,
+		COALESCE(d.paused_ms, c.sla_paused_ms, 0)
+		FROM case_decisions d LEFT JOIN cases c ON c.id = d.case_id
+		WHERE d.at >= ? AND d.at < ? ORDER BY d.at, d.id`, millis(r.From), millis(r.To))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	by := map[string]*analystStat{}
-	var actor, decision string
-	var took int64
+	var actor, decision, to string
+	var at, started, paused int64
 	for rows.Next() {
-		if err := rows.Scan(&actor, &decision, &took); err != nil {
+		if err := rows.Scan(&actor, &decision, &to, &at, &started, &paused); err != nil {
 			return nil, err
 		}
 		s := by[actor]
@@ -276,16 +295,17 @@ func analystStats(ctx context.Context, q *sql.DB, r Range) ([]*analystStat, erro
 		switch decision {
 		case "approve":
 			s.approved++
-			s.times = append(s.times, took)
 		case "reject":
 			s.rejected++
-			s.times = append(s.times, took)
 		case "request_info":
 			s.infoRequested++
 		case "escalate":
 			s.escalated++
 		case "return":
 			s.returned++
+		}
+		if Final(to) {
+			s.times = append(s.times, TimeToDecision(at, started, paused))
 		}
 	}
 	if err := rows.Err(); err != nil {

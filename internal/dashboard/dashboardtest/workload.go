@@ -4,7 +4,6 @@ package dashboardtest
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -18,84 +17,15 @@ import (
 // Providers the workload spreads its cases over.
 var Providers = []string{integration.Generic, integration.FPTAI, integration.FrankieOne}
 
-// Step is one decision-like step on a case, in the shape migration 00006 documents for
-// case_decisions.
-type Step struct {
-	CaseID     string
-	Kind       string // decision | escalation | escalation_decision | second_approval
-	Decision   string // approve | reject | request_info | escalate | return
-	ReasonCode string
-	Comment    string
-	ActorID    int64 // 0 for a system actor
-	Actor      string
-	From, To   string // case status before and after
-	At         time.Time
-}
-
-// Record writes a step the way the review actions will: the case's new status (and
-// decision fields when it is decided) and one case_decisions row, in one transaction.
-//
-// It stands in until the core helper's review actions (claim, decide, escalate, second
-// approval) are merged; then tests should call those instead. It writes no audit entry,
-// since the dashboard does not read the trail.
-func Record(ctx context.Context, d *db.DB, s Step) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
-		var round int
-		var roundStarted int64
-		if err := tx.QueryRowContext(ctx, `SELECT round, created_at FROM cases WHERE id = ?`, s.CaseID).
-			Scan(&round, &roundStarted); err != nil {
-			return fmt.Errorf("record step: %w", err)
-		}
-		at := db.Millis(s.At)
-		switch s.To {
-		case cases.StatusApproved, cases.StatusRejected:
-			decision := cases.DecisionApprove
-			if s.To == cases.StatusRejected {
-				decision = cases.DecisionReject
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, decision = ?, reason_code = ?, decided_at = ?,
-				first_decided_at = coalesce(first_decided_at, ?), updated_at = ? WHERE id = ?`,
-				s.To, decision, s.ReasonCode, at, at, at, s.CaseID); err != nil {
-				return err
-			}
-		default:
-			if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, updated_at = ? WHERE id = ?`,
-				s.To, at, s.CaseID); err != nil {
-				return err
-			}
-		}
-		var actorID any
-		if s.ActorID != 0 {
-			actorID = s.ActorID
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO case_decisions (case_id, round, kind, decision, reason_code, comment,
-			actor_id, actor, status_from, status_to, at, round_started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.CaseID, round, s.Kind, s.Decision, s.ReasonCode, s.Comment, actorID, s.Actor, s.From, s.To, at, roundStarted)
-		return err
-	})
-}
-
-// Claim assigns a new case to a user (status in_review), as a claim will.
-func Claim(ctx context.Context, d *db.DB, caseID string, userID int64, at time.Time) error {
-	_, err := d.Write.ExecContext(ctx, `UPDATE cases SET status = 'in_review', assignee_id = ?, updated_at = ? WHERE id = ?`,
-		userID, db.Millis(at), caseID)
-	return err
-}
-
-// Resume stands in for a new provider result on a pending_info case: the case returns to
-// new, unassigned, and its SLA clock resumes with the paused time added to its due time.
-func Resume(ctx context.Context, d *db.DB, caseID string, paused time.Duration, at time.Time) error {
-	ms := paused.Milliseconds()
-	_, err := d.Write.ExecContext(ctx, `UPDATE cases SET status = 'new', assignee_id = NULL, sla_paused_ms = sla_paused_ms + ?,
-		sla_due = sla_due + ?, updated_at = ? WHERE id = ?`, ms, ms, db.Millis(at), caseID)
-	return err
-}
-
 // User is a reviewer the workload acts as.
 type User struct {
 	ID    int64
 	Email string
+	Role  string
 }
+
+// Actor is u as the review actions see it.
+func (u User) Actor() cases.Actor { return cases.Actor{ID: u.ID, Email: u.Email, Role: u.Role} }
 
 // Users inserts reviewers (no password that can sign in) and returns them: three analysts, then a lead.
 func Users(ctx context.Context, d *db.DB, now time.Time) ([]User, error) {
@@ -110,13 +40,15 @@ func Users(ctx context.Context, d *db.DB, now time.Time) ([]User, error) {
 			return nil, err
 		}
 		id, _ := res.LastInsertId()
-		out = append(out, User{ID: id, Email: u.email})
+		out = append(out, User{ID: id, Email: u.email, Role: u.role})
 	}
 	return out, nil
 }
 
 // Workload is a generated history: cases received through the real ingestion path
-// (cases.Store.Apply) over several days and providers, then worked by reviewers.
+// (cases.Store.Apply) over several days and providers, then worked by reviewers through the
+// real review actions (Claim, Decide, Escalate, SecondApproval; a new provider result
+// through Apply resumes a case waiting for information), on the store's injected clock.
 type Workload struct {
 	Start time.Time // midnight UTC of the first day
 	Days  int
@@ -163,7 +95,7 @@ func Generate(ctx context.Context, d *db.DB, sealer *crypto.Sealer, start time.T
 				return w, fmt.Errorf("apply %s: %w", ref, err)
 			}
 			w.Cases++
-			n, err := work(ctx, d, rng, out.CaseID, now, analysts, lead)
+			n, err := work(ctx, store, &now, rng, out.CaseID, src, ref, analysts, lead)
 			if err != nil {
 				return w, fmt.Errorf("work %s: %w", ref, err)
 			}
@@ -173,8 +105,12 @@ func Generate(ctx context.Context, d *db.DB, sealer *crypto.Sealer, start time.T
 	return w, nil
 }
 
-// work plays one case's history from its arrival at t and returns how many steps it took.
-func work(ctx context.Context, d *db.DB, rng *rand.Rand, caseID string, t time.Time, analysts []User, lead User) (int, error) {
+// work plays one case's history from its arrival at *clock (the store's clock, moved on
+// before each action) and returns how many decision steps it took. The actions decide where
+// the case goes: an analyst's approval of a high-risk or four-eyes case awaits a lead's
+// second approval, such a case is rejected by a lead, and so on.
+func work(ctx context.Context, store *cases.Store, clock *time.Time, rng *rand.Rand, caseID string, src cases.Source,
+	ref string, analysts []User, lead User) (int, error) {
 	a := analysts[rng.IntN(len(analysts))]
 	// Time to the next step: mostly minutes to hours, sometimes days (past the SLA).
 	later := func() time.Duration {
@@ -187,76 +123,96 @@ func work(ctx context.Context, d *db.DB, rng *rand.Rand, caseID string, t time.T
 		return time.Duration(1+rng.IntN(180)) * time.Minute
 	}
 	steps := 0
-	step := func(s Step) error {
-		steps++
-		return Record(ctx, d, s)
+	var c *cases.Case
+	// act moves the clock on by d and runs one action; steps counts those that write a
+	// case_decisions row.
+	act := func(d time.Duration, step bool, fn func() (*cases.Case, error)) error {
+		*clock = clock.Add(d)
+		got, err := fn()
+		if err != nil {
+			return err
+		}
+		c = got
+		if step {
+			steps++
+		}
+		return nil
+	}
+	decide := func(d time.Duration, by User, decision, reason, comment string) error {
+		return act(d, true, func() (*cases.Case, error) {
+			return store.Decide(ctx, cases.DecisionInput{CaseID: caseID, By: by.Actor(), Decision: decision,
+				ReasonCode: reason, Comment: comment})
+		})
+	}
+	claim := func(d time.Duration, by User) error {
+		return act(d, false, func() (*cases.Case, error) { return store.Claim(ctx, caseID, 0, by.Actor()) })
+	}
+	second := func(d time.Duration, decision, comment string) error {
+		return act(d, true, func() (*cases.Case, error) {
+			return store.SecondApproval(ctx, caseID, 0, lead.Actor(), decision, comment)
+		})
 	}
 	scenario := rng.IntN(10)
 	if scenario == 9 { // left unassigned
 		return 0, nil
 	}
-	t = t.Add(time.Duration(1+rng.IntN(30)) * time.Minute)
-	if err := Claim(ctx, d, caseID, a.ID, t); err != nil {
-		return 0, err
+	if err := claim(time.Duration(1+rng.IntN(30))*time.Minute, a); err != nil {
+		return steps, err
 	}
-	status := cases.StatusInReview
 	if scenario == 8 { // still in review
 		return 0, nil
 	}
-	if scenario == 7 { // request info, maybe resumed and then approved
-		t = t.Add(later())
-		if err := step(Step{CaseID: caseID, Kind: "decision", Decision: "request_info", ReasonCode: "document_unreadable",
-			ActorID: a.ID, Actor: a.Email, From: status, To: cases.StatusPendingInfo, At: t}); err != nil {
+	if scenario == 7 { // request info, maybe resumed by a new provider result and then approved
+		if err := decide(later(), a, cases.DecisionRequestInfo, "document_unreadable", ""); err != nil {
 			return steps, err
 		}
 		if rng.IntN(2) == 0 {
 			return steps, nil
 		}
-		paused := time.Duration(1+rng.IntN(48)) * time.Hour
-		t = t.Add(paused)
-		if err := Resume(ctx, d, caseID, paused, t); err != nil {
+		*clock = clock.Add(time.Duration(1+rng.IntN(48)) * time.Hour)
+		if _, err := store.Apply(ctx, src, 0, cases.Result{Reference: ref, Round: ref, OccurredAt: *clock,
+			Result: cases.ResultReview, ProviderStatus: "review", RiskLevel: c.RiskLevel,
+			Applicant: cases.Applicant{FullName: c.FullName, ExternalID: ref}}); err != nil {
 			return steps, err
 		}
-		if err := Claim(ctx, d, caseID, a.ID, t.Add(time.Minute)); err != nil {
+		if err := claim(time.Minute, a); err != nil {
 			return steps, err
 		}
 	}
-	t = t.Add(later())
 	switch scenario {
 	case 5: // escalate; the lead decides (or it is still waiting)
-		if err := step(Step{CaseID: caseID, Kind: "escalation", Decision: "escalate", Comment: "unsure about the PEP hit",
-			ActorID: a.ID, Actor: a.Email, From: status, To: cases.StatusEscalated, At: t}); err != nil {
+		if err := act(later(), true, func() (*cases.Case, error) {
+			return store.Escalate(ctx, caseID, 0, a.Actor(), "unsure about the PEP hit")
+		}); err != nil {
 			return steps, err
 		}
 		if rng.IntN(3) == 0 {
 			return steps, nil
 		}
-		t = t.Add(later())
-		to, dec, code := cases.StatusApproved, "approve", "verified_manual_check"
 		if rng.IntN(2) == 0 {
-			to, dec, code = cases.StatusRejected, "reject", "sanctions_pep_confirmed"
+			return steps, decide(later(), lead, cases.DecisionReject, "sanctions_pep_confirmed", "lead call")
 		}
-		return steps, step(Step{CaseID: caseID, Kind: "escalation_decision", Decision: dec, ReasonCode: code, Comment: "lead call",
-			ActorID: lead.ID, Actor: lead.Email, From: cases.StatusEscalated, To: to, At: t})
-	case 6: // four-eyes: the analyst approves, the lead gives the second approval (or returns it)
-		if err := step(Step{CaseID: caseID, Kind: "decision", Decision: "approve", ReasonCode: "verified",
-			ActorID: a.ID, Actor: a.Email, From: status, To: cases.StatusAwaitingSecondApproval, At: t}); err != nil {
-			return steps, err
+		return steps, decide(later(), lead, cases.DecisionApprove, "verified_manual_check", "lead call")
+	case 3, 4: // reject (a lead's call when the case is high risk or four-eyes)
+		by := a
+		if c.Sensitive() {
+			by = lead
 		}
-		t = t.Add(later())
-		switch rng.IntN(4) {
-		case 0:
-			return steps, nil
-		case 1:
-			return steps, step(Step{CaseID: caseID, Kind: "second_approval", Decision: "return", Comment: "check the address",
-				ActorID: lead.ID, Actor: lead.Email, From: cases.StatusAwaitingSecondApproval, To: cases.StatusInReview, At: t})
-		}
-		return steps, step(Step{CaseID: caseID, Kind: "second_approval", Decision: "approve", ReasonCode: "verified",
-			ActorID: lead.ID, Actor: lead.Email, From: cases.StatusAwaitingSecondApproval, To: cases.StatusApproved, At: t})
-	case 3, 4: // reject
-		return steps, step(Step{CaseID: caseID, Kind: "decision", Decision: "reject", ReasonCode: "document_expired",
-			Comment: "expired in 2024", ActorID: a.ID, Actor: a.Email, From: status, To: cases.StatusRejected, At: t})
+		return steps, decide(later(), by, cases.DecisionReject, "document_expired", "expired in 2024")
 	}
-	return steps, step(Step{CaseID: caseID, Kind: "decision", Decision: "approve", ReasonCode: "verified",
-		ActorID: a.ID, Actor: a.Email, From: status, To: cases.StatusApproved, At: t})
+	// Approve; a high-risk or four-eyes case then waits for the lead's second approval,
+	// which comes, is refused (returned) or is still awaited.
+	if err := decide(later(), a, cases.DecisionApprove, "verified", ""); err != nil {
+		return steps, err
+	}
+	if c.Status != cases.StatusAwaitingSecondApproval {
+		return steps, nil
+	}
+	switch rng.IntN(4) {
+	case 0:
+		return steps, nil
+	case 1:
+		return steps, second(later(), cases.DecisionReturn, "check the address")
+	}
+	return steps, second(later(), cases.DecisionApprove, "")
 }

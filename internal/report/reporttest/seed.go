@@ -1,5 +1,6 @@
 // Package reporttest makes cases and decisions for the reports' tests and benchmarks:
-// cases through the real ingestion path (cases.Store.Apply), decision rows by SQL.
+// cases through the real ingestion path (cases.Store.Apply), decisions through the real
+// review actions (cases.Store Claim, Decide, Escalate, SecondApproval) on the store's clock.
 package reporttest
 
 import (
@@ -60,35 +61,29 @@ func (g *Ingest) Case(t testing.TB, reference, fullName, risk string) string {
 	return out.CaseID
 }
 
-// Decision is one case_decisions row in the shape migration 00006 documents.
-type Decision struct {
-	CaseID, Kind, Decision, ReasonCode, Comment, Actor, From, To string
-	Round                                                        int
-	At, RoundStarted                                             time.Time
-}
-
-// AddDecision writes d into case_decisions and, for an approval or rejection, marks the
-// case decided as the review actions do (status, decision, reason, decided_at,
-// first_decided_at). It stands in for the review actions being built on another branch
-// (internal/cases, "core"): switch the tests to those actions once merged.
-func AddDecision(t testing.TB, w *sql.DB, d Decision) {
+// Reviewer inserts a user who can act through the review actions (no password that can sign
+// in) and returns it as their actor.
+func Reviewer(t testing.TB, d *db.DB, email, role string) cases.Actor {
 	t.Helper()
-	if d.Round == 0 {
-		d.Round = 1
-	}
-	_, err := w.Exec(`INSERT INTO case_decisions (case_id, round, kind, decision, reason_code, comment, actor, status_from, status_to, at, round_started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.CaseID, d.Round, d.Kind, d.Decision, d.ReasonCode, d.Comment, d.Actor, d.From, d.To,
-		db.Millis(d.At), db.Millis(d.RoundStarted))
+	res, err := d.Write.Exec(`INSERT INTO users (email, name, role, password_hash, created_at, updated_at)
+		VALUES (?, '', ?, '!', 0, 0)`, email, role)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.To == "approved" || d.To == "rejected" {
-		_, err = w.Exec(`UPDATE cases SET status = ?, decision = ?, reason_code = ?, decided_at = ?,
-			first_decided_at = COALESCE(first_decided_at, ?) WHERE id = ?`, d.To, d.Decision, d.ReasonCode, db.Millis(d.At), db.Millis(d.At), d.CaseID)
-		if err != nil {
-			t.Fatal(err)
-		}
+	id, _ := res.LastInsertId()
+	return cases.Actor{ID: id, Email: email, Role: role}
+}
+
+// At runs the review action fn with the store's clock at t (a decision's time), and fails the
+// test if the action is refused.
+func (g *Ingest) At(t testing.TB, at time.Time, fn func(ctx context.Context, s *cases.Store) (*cases.Case, error)) *cases.Case {
+	t.Helper()
+	g.Now = at
+	c, err := fn(context.Background(), g.Store)
+	if err != nil {
+		t.Fatalf("review action at %s: %v", at.Format(time.RFC3339), err)
 	}
+	return c
 }
 
 // BulkCases inserts n cases created from first, step apart, with multi-row INSERTs in one
