@@ -15,7 +15,7 @@ import (
 func (bg *background) startWorker(ctx context.Context, cfg config.Config, st *store, log *slog.Logger) error {
 	bg.cases = &cases.Store{DB: st.db, Sealer: st.sealer, Routing: cases.Routing{SLA: cfg.SLA}}
 	w := ingest.NewWorker(ingest.WorkerConfig{
-		DB: st.db, Sealer: st.sealer, Cases: bg.cases, Integrations: bg.integrations.Store(),
+		DB: st.db, Inbox: st.inbox, Sealer: st.sealer, Cases: bg.cases, Integrations: bg.integrations.Store(),
 		Metrics: bg.metrics, Log: log.With("component", "worker"), Wake: bg.inbox.Notify(),
 		MaxAttempts: cfg.InboxMaxAttempts, LowConfidence: cfg.LowConfidence,
 	})

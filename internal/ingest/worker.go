@@ -30,7 +30,8 @@ type Integrations interface {
 
 // WorkerConfig wires the inbox worker. Zero tuning values mean the defaults.
 type WorkerConfig struct {
-	DB           *db.DB
+	DB           *db.DB // kycdesk.db: cases, and inbox_applied, the idempotency key of the worker's effects
+	Inbox        *db.DB // the inbox file (db.OpenInbox): the rows to process, marked done there
 	Sealer       *crypto.Sealer
 	Cases        *cases.Store
 	Integrations Integrations
@@ -94,7 +95,9 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 // key has at most one row in flight and its rows run in arrival order, while different
 // keys run on Workers goroutines at once (fetches are I/O). Results are committed by one
 // committer goroutine, many rows per transaction, each under a savepoint, so a row's case
-// changes, audit entry and "done" mark commit together and the disk is synced once per batch.
+// changes, audit entry and inbox_applied record commit together and the disk is synced once
+// per batch; then the rows are marked done in the inbox file (a second transaction there:
+// a row applied but not yet marked is recognised by inbox_applied and not applied again).
 type Worker struct {
 	cfg   WorkerConfig
 	integ *integrationCache
@@ -212,7 +215,7 @@ func (w *Worker) loop(ctx context.Context, untilIdle bool) {
 
 	// Start from the inbox's end and read the backlog through the pending index; rows that
 	// come later are read by the cursor.
-	if err := w.cfg.DB.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM inbox`).Scan(&r.cursor); err != nil {
+	if err := w.cfg.Inbox.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM inbox`).Scan(&r.cursor); err != nil {
 		r.logScanError(err)
 	}
 	r.rescan()
@@ -253,7 +256,7 @@ func (r *run) scan() {
 		r.full = true
 		return
 	}
-	rows, err := r.w.cfg.DB.Read.QueryContext(r.ctx, qScanNew, r.cursor, scanPage)
+	rows, err := r.w.cfg.Inbox.Read.QueryContext(r.ctx, qScanNew, r.cursor, scanPage)
 	if err != nil {
 		r.logScanError(err)
 		return
@@ -276,7 +279,7 @@ func (r *run) rescan() {
 		if len(r.known) >= r.w.cfg.MaxTracked {
 			return
 		}
-		rows, err := r.w.cfg.DB.Read.QueryContext(r.ctx, qPendingRow, id)
+		rows, err := r.w.cfg.Inbox.Read.QueryContext(r.ctx, qPendingRow, id)
 		if err != nil {
 			r.logScanError(err)
 			return
@@ -286,7 +289,7 @@ func (r *run) rescan() {
 }
 
 func (r *run) untracked() ([]int64, error) {
-	rows, err := r.w.cfg.DB.Read.QueryContext(r.ctx, qPendingBelow, r.cursor)
+	rows, err := r.w.cfg.Inbox.Read.QueryContext(r.ctx, qPendingBelow, r.cursor)
 	if err != nil {
 		return nil, err
 	}

@@ -142,7 +142,7 @@ func (w *Worker) process(ctx context.Context, j job) *commitOp {
 func (w *Worker) loadRow(ctx context.Context, rowID int64) (*inboxRow, error) {
 	var row inboxRow
 	var received int64
-	err := w.cfg.DB.Read.QueryRowContext(ctx, `SELECT id, integration_id, delivery_key, received_at, payload, encrypted,
+	err := w.cfg.Inbox.Read.QueryRowContext(ctx, `SELECT id, integration_id, delivery_key, received_at, payload, encrypted,
 		attempts, state FROM inbox WHERE id = ?`, rowID).Scan(&row.id, &row.integrationID, &row.deliveryKey, &received,
 		&row.payload, &row.encrypted, &row.attempts, &row.state)
 	if err != nil {
