@@ -68,7 +68,7 @@ Usage:
   kycdesk apitoken create --name N [--data DIR]
   kycdesk audit verify [--data DIR]
   kycdesk simulate     --target URL --provider frankieone|fptai|generic [--rate N] [--count N] [--data DIR] [...]
-  kycdesk bench ingest [--seconds N]
+  kycdesk bench ingest [--seconds N] [--no-worker] [--rate N] [--sustain N] [--url URL --secret S [--data DIR]]
   kycdesk migrate      [--data DIR]
   kycdesk backup       --to FILE [--data DIR]
 
