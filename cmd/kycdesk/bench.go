@@ -41,6 +41,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	target := f.String("url", "", "burst this running server's generic webhook URL instead of one started in-process")
 	secret := f.String("secret", "", "the --url integration's webhook secret (whsec_...)")
 	data := f.String("data", "", "the --url server's data dir: count its cases to time the drain")
+	pace := f.Float64("pace", 0, "the worker's rows/s while deliveries arrive fast (0: the default; negative: no pacing)")
 	if err := f.parse(args[1:]); err != nil {
 		return err
 	}
@@ -78,14 +79,14 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	m.printf("bench ingest: signed generic deliveries over loopback HTTP, synchronous=FULL, %s per run, %s\n", d, workerNote)
 	var naive float64
 	if !*skipBaseline {
-		base, err := m.benchRun(ctx, "baseline", 1, d, *concurrency, false)
+		base, err := m.benchRun(ctx, "baseline", 1, d, *concurrency, false, 0)
 		if err != nil {
 			return err
 		}
 		naive = base.rate
 	}
 	if *capacity {
-		if _, err := m.benchRun(ctx, "group-commit", 0, d, *concurrency, worker); err != nil {
+		if _, err := m.benchRun(ctx, "group-commit", 0, d, *concurrency, worker, *pace); err != nil {
 			return err
 		}
 	}
@@ -104,7 +105,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		}
 		return m.burst(ctx, "burst", &benchTarget{url: *target, key: key, st: st}, burstRate, naive, d)
 	}
-	t, err := m.startBenchServer(ctx, "burst", 0, worker)
+	t, err := m.startBenchServer(ctx, "burst", 0, worker, *pace)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if err != nil || *sustain == 0 || !worker {
 		return err
 	}
-	t, err = m.startBenchServer(ctx, "sustained", 0, true)
+	t, err = m.startBenchServer(ctx, "sustained", 0, true, *pace)
 	if err != nil {
 		return err
 	}
@@ -140,14 +141,14 @@ type benchTarget struct {
 // startBenchServer starts a real server on loopback in a fresh data dir (batchMax 1: one
 // transaction per delivery, the naive baseline) with a generic hmac integration. stop
 // stops it, closes the store and removes the dir.
-func (m *Main) startBenchServer(ctx context.Context, label string, batchMax int, worker bool) (*benchTarget, error) {
+func (m *Main) startBenchServer(ctx context.Context, label string, batchMax int, worker bool, pace float64) (*benchTarget, error) {
 	dir, err := os.MkdirTemp("", "kycdesk-bench-")
 	if err != nil {
 		return nil, err
 	}
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir, cfg.InboxBatchMax, cfg.NoWorker = "127.0.0.1:0", dir, batchMax, !worker
-	cfg.PublicURL = "http://" + cfg.Addr
+	cfg.PublicURL, cfg.WorkerPaceRows = "http://"+cfg.Addr, pace
 	srvCtx, stopServer := context.WithCancel(ctx)
 	started := make(chan string, 1)
 	done := make(chan error, 1)
@@ -194,8 +195,8 @@ func (m *Main) startBenchServer(ctx context.Context, label string, batchMax int,
 
 // benchRun drives a fresh server with c closed-loop senders (each sends the next delivery
 // when the last is answered) for d: the most it acknowledges.
-func (m *Main) benchRun(ctx context.Context, label string, batchMax int, d time.Duration, c int, worker bool) (benchResult, error) {
-	t, err := m.startBenchServer(ctx, label, batchMax, worker)
+func (m *Main) benchRun(ctx context.Context, label string, batchMax int, d time.Duration, c int, worker bool, pace float64) (benchResult, error) {
+	t, err := m.startBenchServer(ctx, label, batchMax, worker, pace)
 	if err != nil {
 		return benchResult{}, err
 	}

@@ -26,6 +26,10 @@ type Config struct {
 	InboxBatchMax    int  // deliveries per inbox commit; 0 means the default, 1 turns group commit off (bench baseline)
 	NoWorker         bool // serve without the inbox worker: `kycdesk bench ingest` measures ingestion alone
 	Demo             bool
+
+	// The inbox worker's rows/s while deliveries arrive fast (internal/ingest/pace.go):
+	// 0 the default, negative no pacing. Not a serve flag: `kycdesk bench ingest --pace` tunes it.
+	WorkerPaceRows float64
 }
 
 // Default returns the settings a plain `kycdesk serve` starts with.

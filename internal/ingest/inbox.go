@@ -85,8 +85,9 @@ type Inbox struct {
 	queue  chan *pending
 	flush  chan chan struct{}
 	notify chan struct{}
-	stats  *Stats
-	closed atomic.Bool
+	stats    *Stats
+	closed   atomic.Bool
+	arrivals arrivals // for the worker's pacing (pace.go)
 }
 
 type pending struct {
@@ -175,6 +176,7 @@ func (ib *Inbox) Submit(ctx context.Context, d Delivery) (Receipt, error) {
 
 	select {
 	case ib.queue <- p:
+		ib.arrivals.n.Add(1)
 	default:
 		ib.Count(d.IntegrationID, d.Integration, metrics.Busy)
 		return Receipt{}, ErrBusy

@@ -41,6 +41,11 @@ type WorkerConfig struct {
 	Now          func() time.Time
 	// Wake signals that new inbox rows were committed (Inbox.Notify); the worker also polls.
 	Wake <-chan struct{}
+	// Arrivals counts submitted deliveries (Inbox.Arrivals): while they come faster than
+	// 500/s the worker paces itself to PaceRows, so acknowledgements keep the cores they
+	// need (pace.go). nil: no pacing.
+	Arrivals func() int64
+	PaceRows float64 // rows/s while deliveries arrive fast (default 1,000; negative: no pacing)
 
 	Workers       int           // rows processed at once, each on its own key (default 8: fetches are I/O)
 	MaxAttempts   int           // failed tries before a row is dead-lettered (default 8)
@@ -78,6 +83,9 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 	if c.MaxTracked <= 0 {
 		c.MaxTracked = 20000
 	}
+	if c.PaceRows == 0 {
+		c.PaceRows = 1000
+	}
 	if c.HTTP == nil {
 		c.HTTP = NewFetchClient()
 	}
@@ -101,12 +109,13 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 type Worker struct {
 	cfg   WorkerConfig
 	integ *integrationCache
+	pace  *pacer
 }
 
 // NewWorker returns a worker; start it with Run.
 func NewWorker(cfg WorkerConfig) *Worker {
 	cfg = cfg.withDefaults()
-	return &Worker{cfg: cfg, integ: newIntegrationCache(cfg.Integrations, cfg.Now)}
+	return &Worker{cfg: cfg, integ: newIntegrationCache(cfg.Integrations, cfg.Now), pace: newPacer(cfg.Arrivals, cfg.PaceRows)}
 }
 
 // Run processes inbox rows until ctx ends. Rows being fetched or committed when it ends are

@@ -62,6 +62,10 @@ func (w *Worker) processLoop(ctx context.Context, jobs <-chan job, commits chan<
 		case <-ctx.Done():
 			return
 		case j := <-jobs:
+			if !w.pace.wait(ctx) {
+				done <- &commitOp{id: j.id, key: j.key, kind: opAbandon}
+				return
+			}
 			start := time.Now()
 			op := w.process(ctx, j)
 			op.started = start

@@ -1,0 +1,54 @@
+package ingest
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestPacerPacesOnlyWhileDeliveriesArriveFast: slow arrivals leave the worker alone; fast
+// ones space its rows at the set rate, shared by all its goroutines; a nil pacer (no
+// inbox to watch, or pacing off) never waits.
+func TestPacerPacesOnlyWhileDeliveriesArriveFast(t *testing.T) {
+	var n atomic.Int64
+	p := newPacer(n.Load, 100) // one row per 10 ms while busy
+	ctx := context.Background()
+
+	p.wait(ctx) // first sample
+	time.Sleep(paceSample)
+	n.Add(1) // 1 arrival in ≥ 50 ms: slow
+	for range 20 {
+		p.wait(ctx)
+	}
+	if p.busy || !p.next.IsZero() {
+		t.Fatalf("paced while arrivals were slow: busy %v, next %v", p.busy, p.next)
+	}
+
+	time.Sleep(paceSample)
+	n.Add(1000) // 1,000 arrivals in ~50 ms: fast
+	start := time.Now()
+	for range 6 {
+		if !p.wait(ctx) {
+			t.Fatal("wait gave up without a cancelled context")
+		}
+	}
+	if !p.busy {
+		t.Fatal("not busy after 1,000 arrivals in 50 ms")
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Errorf("6 paced rows at 100/s took %s, want at least 50 ms", took)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	p.busy, p.sampled, p.next = true, time.Now(), time.Now().Add(time.Hour)
+	if p.wait(cctx) {
+		t.Error("a paced wait did not end with its context")
+	}
+
+	var none *pacer
+	if !none.wait(cctx) || newPacer(nil, 100) != nil || newPacer(n.Load, -1) != nil {
+		t.Error("a pacer without arrivals or with pacing off must never wait")
+	}
+}
