@@ -82,9 +82,9 @@ type Inbox struct {
 	now     func() time.Time
 	opts    Options
 
-	queue  chan *pending
-	flush  chan chan struct{}
-	notify chan struct{}
+	queue    chan *pending
+	flush    chan chan struct{}
+	notify   chan struct{}
 	stats    *Stats
 	closed   atomic.Bool
 	arrivals arrivals // for the worker's pacing (pace.go)
