@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,18 +66,19 @@ func (d *DB) adopt(ctx context.Context, main *DB) error {
 	if err := main.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(inbox_id), 0) FROM inbox_applied`).Scan(&applied); err != nil {
 		return err
 	}
+	if applied == 0 {
+		return nil
+	}
+	var seq int64
+	err = d.Read.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'inbox'), 0)`).Scan(&seq)
+	if err != nil || seq >= applied {
+		return err // the usual case: no write, so opening beside a running server does not wait for its writer
+	}
 	return d.Tx(ctx, func(tx *sql.Tx) error {
-		var seq int64
-		err := tx.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'inbox'`).Scan(&seq)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if applied > 0 {
-				_, err = tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES ('inbox', ?)`, applied)
-			} else {
-				err = nil
-			}
-		case err == nil && seq < applied:
-			_, err = tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = ? WHERE name = 'inbox'`, applied)
+		_, err := tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'inbox'`, applied)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) SELECT 'inbox', ?1
+				WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'inbox')`, applied)
 		}
 		return err
 	})

@@ -140,3 +140,21 @@ func TestBackupAllRoundTrip(t *testing.T) {
 		t.Fatalf("integrity_check: %s %v", check, err)
 	}
 }
+
+// TestOpenInboxKeepsIDsAboveApplied: a new inbox file beside a kycdesk.db that applied rows
+// (the inbox file was lost or restored empty) never reuses an applied id.
+func TestOpenInboxKeepsIDsAboveApplied(t *testing.T) {
+	dir := t.TempDir()
+	main := openPair(t, dir)
+	if _, err := main.Write.Exec(`INSERT INTO inbox_applied (inbox_id, case_id, applied_at) VALUES (5, 'c5', 50)`); err != nil {
+		t.Fatal(err)
+	}
+	ib := openInbox(t, dir, main)
+	res, err := ib.Write.Exec(`INSERT INTO inbox (integration_id, provider, delivery_key, received_at, payload) VALUES ('i1', 'generic', 'k', 1, x'00')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := res.LastInsertId(); id != 6 {
+		t.Errorf("first delivery got id %d, want 6", id)
+	}
+}
