@@ -81,8 +81,10 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 func openFile(ctx context.Context, path string, schema fs.FS) (*DB, error) {
 	register()
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so it can never
-	// fail half way with SQLITE_BUSY when upgrading from a read lock.
-	w, err := sql.Open(driverName, "file:"+path+"?_txlock=immediate")
+	// fail half way with SQLITE_BUSY when upgrading from a read lock. _stmt_cache_size: the
+	// writer keeps the statements it ran compiled (the audit append's among them), instead
+	// of compiling them again for every row (BENCHMARKS.md, "Ingestion with the worker on").
+	w, err := sql.Open(driverName, "file:"+path+"?_txlock=immediate&_stmt_cache_size=128")
 	if err != nil {
 		return nil, err
 	}
