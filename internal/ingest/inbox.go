@@ -83,6 +83,8 @@ type Inbox struct {
 	opts    Options
 
 	queue    chan *pending
+	marks    chan *mark    // the worker's writes, committed with the next batch (marks.go)
+	stopped  chan struct{} // closed when Run returns
 	flush    chan chan struct{}
 	notify   chan struct{}
 	stats    *Stats
@@ -115,10 +117,12 @@ func New(d, main *db.DB, sealer *crypto.Sealer, m *metrics.Metrics, log *slog.Lo
 	opts = opts.withDefaults()
 	ib := &Inbox{
 		db: d, main: main, sealer: sealer, metrics: m, log: log, now: now, opts: opts,
-		queue:  make(chan *pending, opts.QueueSize),
-		flush:  make(chan chan struct{}),
-		notify: make(chan struct{}, 1),
-		stats:  newStats(),
+		queue:   make(chan *pending, opts.QueueSize),
+		marks:   make(chan *mark),
+		stopped: make(chan struct{}),
+		flush:   make(chan chan struct{}),
+		notify:  make(chan struct{}, 1),
+		stats:   newStats(),
 	}
 	if m != nil {
 		m.Registry.MustRegister(&gauges{db: d, main: main, now: now})

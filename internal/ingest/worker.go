@@ -46,6 +46,9 @@ type WorkerConfig struct {
 	// need (pace.go). nil: no pacing.
 	Arrivals func() int64
 	PaceRows float64 // rows/s while deliveries arrive fast (default 1,000; negative: no pacing)
+	// Marks writes the rows' new states with the inbox committer's next transaction
+	// (Inbox.Mark). nil: the worker writes them in transactions of its own on Inbox.
+	Marks func(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
 
 	Workers       int           // rows processed at once, each on its own key (default 8: fetches are I/O)
 	MaxAttempts   int           // failed tries before a row is dead-lettered (default 8)

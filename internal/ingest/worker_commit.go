@@ -81,7 +81,7 @@ func (w *Worker) commit(ctx context.Context, batch []*commitOp) {
 	now := w.cfg.Now()
 	err := w.applyCases(ctx, batch, now)
 	if err == nil {
-		err = w.cfg.Inbox.Tx(ctx, func(tx *sql.Tx) error {
+		err = w.inboxTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			for _, op := range batch {
 				if op.noWrite {
 					continue
@@ -110,6 +110,14 @@ func (w *Worker) commit(ctx context.Context, batch []*commitOp) {
 		}
 		op.kind, op.noWrite, op.nextAt, op.note = opRetry, true, now.Add(w.cfg.RetryBase), err.Error()
 	}
+}
+
+// inboxTx runs fn in a transaction on the inbox file: the committer's (Marks) or its own.
+func (w *Worker) inboxTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if w.cfg.Marks != nil {
+		return w.cfg.Marks(ctx, fn)
+	}
+	return w.cfg.Inbox.Tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
 }
 
 // applyCases writes the batch's case changes in one kycdesk.db transaction. A row whose

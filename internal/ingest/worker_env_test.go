@@ -80,7 +80,7 @@ func (e *workerEnv) advance(d time.Duration) {
 
 // worker returns a worker with test-friendly settings; tune lets a test change them.
 func (e *workerEnv) worker(tune ...func(*ingest.WorkerConfig)) *ingest.Worker {
-	cfg := ingest.WorkerConfig{DB: e.db, Inbox: e.ib, Sealer: e.sealer, Cases: e.cases, Integrations: e.integ,
+	cfg := ingest.WorkerConfig{DB: e.db, Inbox: e.ib, Marks: e.inbox.Mark, Sealer: e.sealer, Cases: e.cases, Integrations: e.integ,
 		Log: slog.New(slog.DiscardHandler), Now: e.clock, LowConfidence: 80}
 	for _, f := range tune {
 		f(&cfg)

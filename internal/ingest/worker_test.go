@@ -47,7 +47,7 @@ func TestWorkerReprocessIsIdempotent(t *testing.T) {
 	// the inbox file leaves the row pending: put it back so and run again. inbox_applied
 	// makes the second run mark it done without a second case, check or audit entry.
 	e.execInbox(`UPDATE inbox SET state = 'pending', case_id = NULL, processed_at = NULL WHERE id = ?`, rowID)
-	e.drain(e.worker())
+	e.drain(e.worker(func(c *ingest.WorkerConfig) { c.Marks = nil })) // marks in the worker's own transaction
 	// The provider redelivers under a new delivery id: still one case.
 	again := e.deliver(in, "d-1-redelivered", body)
 	e.drain(e.worker())
