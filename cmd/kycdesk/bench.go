@@ -76,6 +76,9 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if !worker {
 		workerNote = "worker off: ingestion alone"
 	}
+	if *target != "" {
+		workerNote = "the burst against " + *target
+	}
 	m.printf("bench ingest: signed generic deliveries over loopback HTTP, synchronous=FULL, %s per run, %s\n", d, workerNote)
 	var naive float64
 	if !*skipBaseline {
@@ -108,6 +111,10 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	t, err := m.startBenchServer(ctx, "burst", 0, worker, *pace)
 	if err != nil {
 		return err
+	}
+	if !worker {
+		t.st.Close()
+		t.st = nil // nothing drains: do not wait for it
 	}
 	err = m.burst(ctx, "burst", t, burstRate, naive, d)
 	t.stop()
@@ -243,7 +250,7 @@ func (m *Main) burst(ctx context.Context, label string, t *benchTarget, rate, na
 	m.printf("%s: offered %.0f deliveries/s for %s%s: %d acknowledged, %d not, p50 %s p99 %s max %s: %s\n",
 		label, rate, d, ofNaive, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), ms(res.max()), verdict)
 	if t.st == nil {
-		m.printf("%s: drain not timed (no --data to count cases in)\n", label)
+		m.printf("%s: drain not timed (worker off, or no --data to count cases in)\n", label)
 		return nil
 	}
 	burstEnd := time.Since(start)
