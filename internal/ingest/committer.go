@@ -158,6 +158,9 @@ func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending, marks [
 		}
 		return
 	}
+	if len(batch) > 0 {
+		ib.arrivals.waited(time.Since(batch[0].queued)) // the batch's oldest
+	}
 	fresh := false
 	for i, p := range batch {
 		if ib.metrics != nil {

@@ -94,8 +94,9 @@ type Inbox struct {
 
 type pending struct {
 	d       Delivery
-	payload []byte // sealed or copied: owned by the inbox
-	at      int64  // received_at, unix ms
+	payload []byte    // sealed or copied: owned by the inbox
+	at      int64     // received_at, unix ms
+	queued  time.Time // on the monotonic clock: how long the acknowledgement waited (pace.go)
 	done    chan result
 }
 
@@ -168,7 +169,7 @@ func (ib *Inbox) Submit(ctx context.Context, d Delivery) (Receipt, error) {
 		ib.Count(d.IntegrationID, d.Integration, metrics.Busy)
 		return Receipt{}, ErrBusy
 	}
-	p := &pending{d: d, at: db.Millis(ib.now()), done: make(chan result, 1)}
+	p := &pending{d: d, at: db.Millis(ib.now()), queued: time.Now(), done: make(chan result, 1)}
 	// The payload is sealed or copied here, in the handler's goroutine: the committer stays
 	// free for I/O, and the row never aliases the HTTP server's reused request buffer.
 	if d.Sensitive {

@@ -16,37 +16,62 @@ import (
 // keep up with, and runs at full speed again as soon as they slow down: after a burst the
 // backlog drains with every core.
 
-// arrivals counts submitted deliveries, for the worker's pacing.
+// arrivals counts submitted deliveries and keeps the longest a committed delivery waited
+// for its commit, for the worker's pacing.
 type arrivals struct {
-	n atomic.Int64
+	n       atomic.Int64
+	maxWait atomic.Int64 // ns, since the last AckWait
+}
+
+func (a *arrivals) waited(d time.Duration) {
+	for {
+		old := a.maxWait.Load()
+		if int64(d) <= old || a.maxWait.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
 }
 
 // Arrivals is how many deliveries were submitted so far (a monotonic count).
 func (ib *Inbox) Arrivals() int64 { return ib.arrivals.n.Load() }
 
-// pacer spaces the worker's rows while deliveries arrive faster than busyRate.
+// AckWait is the longest a delivery waited from Submit to its commit since the last call.
+func (ib *Inbox) AckWait() time.Duration { return time.Duration(ib.arrivals.maxWait.Swap(0)) }
+
+// pacer spaces the worker's rows while deliveries arrive faster than busyRate: at the set
+// rate, or at the floor rate while acknowledgements are strained (a delivery waited longer
+// than paceStrain for its commit in the last sample).
 type pacer struct {
 	arrivals func() int64
-	every    time.Duration // one row per every while busy
-	busyRate float64       // arrivals/s above which the worker paces itself
+	ackWait  func() time.Duration // nil: never strained
+	every    time.Duration        // one row per every while busy
+	floor    time.Duration        // one row per floor while strained
+	busyRate float64              // arrivals/s above which the worker paces itself
 
-	mu      sync.Mutex
-	next    time.Time // when the next paced row may start
-	sampled time.Time // when arrivals was last read
-	seen    int64
-	busy    bool
+	mu       sync.Mutex
+	next     time.Time // when the next paced row may start
+	sampled  time.Time // when arrivals was last read
+	seen     int64
+	busy     bool
+	strained bool
 }
 
 const (
 	paceSample   = 50 * time.Millisecond
 	paceBusyRate = 500 // deliveries/s
+	paceStrain   = 10 * time.Millisecond
+	// paceFloorRows is the worker's rate while acknowledgements are strained: what it must
+	// keep making whatever the arrivals (500 cases/s), with a margin.
+	paceFloorRows = 600
 )
 
-func newPacer(arrivals func() int64, rowsPerSecond float64) *pacer {
+func newPacer(arrivals func() int64, ackWait func() time.Duration, rowsPerSecond float64) *pacer {
 	if arrivals == nil || rowsPerSecond <= 0 {
 		return nil
 	}
-	return &pacer{arrivals: arrivals, every: time.Duration(float64(time.Second) / rowsPerSecond), busyRate: paceBusyRate}
+	return &pacer{arrivals: arrivals, ackWait: ackWait, busyRate: paceBusyRate,
+		every: time.Duration(float64(time.Second) / rowsPerSecond),
+		floor: time.Duration(float64(time.Second) / min(rowsPerSecond, paceFloorRows))}
 }
 
 // wait returns when the next row may start: at once when deliveries arrive slowly, else at
@@ -60,6 +85,7 @@ func (p *pacer) wait(ctx context.Context) bool {
 	if now.Sub(p.sampled) >= paceSample {
 		n := p.arrivals()
 		p.busy = float64(n-p.seen) > p.busyRate*now.Sub(p.sampled).Seconds()
+		p.strained = p.ackWait != nil && p.ackWait() > paceStrain
 		p.seen, p.sampled = n, now
 	}
 	if !p.busy {
@@ -70,7 +96,11 @@ func (p *pacer) wait(ctx context.Context) bool {
 		p.next = now
 	}
 	at := p.next
-	p.next = p.next.Add(p.every)
+	if p.strained {
+		p.next = p.next.Add(p.floor)
+	} else {
+		p.next = p.next.Add(p.every)
+	}
 	p.mu.Unlock()
 	d := at.Sub(now)
 	if d <= 0 {

@@ -12,7 +12,7 @@ import (
 // inbox to watch, or pacing off) never waits.
 func TestPacerPacesOnlyWhileDeliveriesArriveFast(t *testing.T) {
 	var n atomic.Int64
-	p := newPacer(n.Load, 100) // one row per 10 ms while busy
+	p := newPacer(n.Load, nil, 100) // one row per 10 ms while busy
 	ctx := context.Background()
 
 	p.wait(ctx) // first sample
@@ -49,7 +49,30 @@ func TestPacerPacesOnlyWhileDeliveriesArriveFast(t *testing.T) {
 	}
 
 	var none *pacer
-	if !none.wait(cctx) || newPacer(nil, 100) != nil || newPacer(n.Load, -1) != nil {
+	if !none.wait(cctx) || newPacer(nil, nil, 100) != nil || newPacer(n.Load, nil, -1) != nil {
 		t.Error("a pacer without arrivals or with pacing off must never wait")
+	}
+}
+
+// TestPacerSlowsToTheFloorWhileAcknowledgementsWait: when a delivery waited longer than
+// paceStrain for its commit, the worker's rows are spaced at the floor rate (600/s), not
+// the set rate.
+func TestPacerSlowsToTheFloorWhileAcknowledgementsWait(t *testing.T) {
+	var n atomic.Int64
+	p := newPacer(n.Load, func() time.Duration { return time.Second }, 100_000)
+	ctx := context.Background()
+	p.wait(ctx)
+	time.Sleep(paceSample)
+	n.Add(1_000_000)
+	start := time.Now()
+	p.wait(ctx)
+	if !p.busy || !p.strained {
+		t.Fatalf("busy %v strained %v, want both", p.busy, p.strained)
+	}
+	for range 6 {
+		p.wait(ctx)
+	}
+	if took, want := time.Since(start), 6*time.Second/paceFloorRows; took < want {
+		t.Errorf("7 strained rows took %s, want at least %s (the floor rate)", took, want)
 	}
 }

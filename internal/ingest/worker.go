@@ -45,7 +45,8 @@ type WorkerConfig struct {
 	// 500/s the worker paces itself to PaceRows, so acknowledgements keep the cores they
 	// need (pace.go). nil: no pacing.
 	Arrivals func() int64
-	PaceRows float64 // rows/s while deliveries arrive fast (default 1,000; negative: no pacing)
+	AckWait  func() time.Duration // Inbox.AckWait: acknowledgements strained, the worker slows to 600 rows/s
+	PaceRows float64              // rows/s while deliveries arrive fast (default 1,000; negative: no pacing)
 	// Marks writes the rows' new states with the inbox committer's next transaction
 	// (Inbox.Mark). nil: the worker writes them in transactions of its own on Inbox.
 	Marks func(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
@@ -118,7 +119,7 @@ type Worker struct {
 // NewWorker returns a worker; start it with Run.
 func NewWorker(cfg WorkerConfig) *Worker {
 	cfg = cfg.withDefaults()
-	return &Worker{cfg: cfg, integ: newIntegrationCache(cfg.Integrations, cfg.Now), pace: newPacer(cfg.Arrivals, cfg.PaceRows)}
+	return &Worker{cfg: cfg, integ: newIntegrationCache(cfg.Integrations, cfg.Now), pace: newPacer(cfg.Arrivals, cfg.AckWait, cfg.PaceRows)}
 }
 
 // Run processes inbox rows until ctx ends. Rows being fetched or committed when it ends are
