@@ -237,8 +237,9 @@ func (m *Main) burst(ctx context.Context, label string, t *benchTarget, rate, na
 	}
 	gen := newLoadGen(t.url, t.key, fmt.Sprintf("%s-%d", label, time.Now().UnixNano()), openLoopSenders)
 	cases0 := t.cases(ctx)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	res := gen.openLoop(ctx, rate, d, openLoopSenders)
+	cores := (cpuTime() - cpu0).Seconds() / time.Since(start).Seconds()
 	ofNaive := ""
 	if naive > 0 {
 		ofNaive = fmt.Sprintf(" = %.2fx the naive %.0f/s", rate/naive, naive)
@@ -247,8 +248,8 @@ func (m *Main) burst(ctx context.Context, label string, t *benchTarget, rate, na
 	if res.failed > 0 || res.percentile(99) > 25*time.Millisecond {
 		verdict = "MISSED (goal: all acknowledged, p99 <= 25ms)"
 	}
-	m.printf("%s: offered %.0f deliveries/s for %s%s: %d acknowledged, %d not, p50 %s p99 %s max %s: %s\n",
-		label, rate, d, ofNaive, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), ms(res.max()), verdict)
+	m.printf("%s: offered %.0f deliveries/s for %s%s: %d acknowledged, %d not, p50 %s p99 %s max %s (this process: %.2f cores busy): %s\n",
+		label, rate, d, ofNaive, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), ms(res.max()), cores, verdict)
 	if t.st == nil {
 		m.printf("%s: drain not timed (worker off, or no --data to count cases in)\n", label)
 		return nil
@@ -285,17 +286,18 @@ func (m *Main) burst(ctx context.Context, label string, t *benchTarget, rate, na
 func (m *Main) sustained(ctx context.Context, t *benchTarget, rate float64, d time.Duration) error {
 	gen := newLoadGen(t.url, t.key, fmt.Sprintf("sustained-%d", time.Now().UnixNano()), openLoopSenders)
 	cases0 := t.cases(ctx)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	res := gen.openLoop(ctx, rate, d, openLoopSenders)
 	elapsed := time.Since(start)
+	cores := (cpuTime() - cpu0).Seconds() / elapsed.Seconds()
 	made := t.cases(ctx) - cases0
 	perSec := float64(made) / elapsed.Seconds()
 	verdict := "ok"
 	if perSec < 500 || res.failed > 0 {
 		verdict = "MISSED (goal: all acknowledged, >= 500 cases/s)"
 	}
-	m.printf("sustained: offered %.0f deliveries/s for %s: %d acknowledged, %d not, p50 %s p99 %s; meanwhile the worker made %d cases, %.0f/s: %s\n",
-		rate, d, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), made, perSec, verdict)
+	m.printf("sustained: offered %.0f deliveries/s for %s: %d acknowledged, %d not, p50 %s p99 %s; meanwhile the worker made %d cases, %.0f/s (this process: %.2f cores busy): %s\n",
+		rate, d, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), made, perSec, cores, verdict)
 	return nil
 }
 
