@@ -31,7 +31,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 func (m *Main) backup(ctx context.Context, args []string) error {
 	f := newFlags("backup")
 	data := m.dataFlag(f)
-	to := f.String("to", "", "destination file")
+	to := f.String("to", "", "destination file: one SQLite file, kycdesk.db with the inbox (inbox.db) in it; restore it as kycdesk.db in a data dir without inbox.db")
 	if err := f.parse(args); err != nil {
 		return err
 	}
