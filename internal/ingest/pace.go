@@ -74,6 +74,16 @@ func newPacer(arrivals func() int64, ackWait func() time.Duration, rowsPerSecond
 		floor: time.Duration(float64(time.Second) / min(rowsPerSecond, paceFloorRows))}
 }
 
+// active reports whether the worker is being paced (deliveries arrived fast at the last sample).
+func (p *pacer) active() bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy
+}
+
 // wait returns when the next row may start: at once when deliveries arrive slowly, else at
 // the paced rate (shared by all of the worker's goroutines). False when ctx ended.
 func (p *pacer) wait(ctx context.Context) bool {

@@ -60,6 +60,7 @@ func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done 
 					break gather
 				}
 			}
+			batch = w.linger(ctx, commits, batch)
 			w.commit(ctx, batch)
 			for _, op := range batch {
 				w.logOutcome(op)
@@ -70,6 +71,31 @@ func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done 
 			}
 		}
 	}
+}
+
+// commitLinger is how long a paced worker gathers rows before committing them: paced, it
+// finishes a row every millisecond or two, and committing each alone would sync kycdesk.db
+// hundreds of times a second on the disk the inbox syncs on.
+const commitLinger = 25 * time.Millisecond
+
+// linger adds the rows that finish within commitLinger while the worker is paced (pace.go).
+func (w *Worker) linger(ctx context.Context, commits <-chan *commitOp, batch []*commitOp) []*commitOp {
+	if len(batch) >= w.cfg.BatchMax || !w.pace.active() {
+		return batch
+	}
+	t := time.NewTimer(commitLinger)
+	defer t.Stop()
+	for len(batch) < w.cfg.BatchMax {
+		select {
+		case op := <-commits:
+			batch = append(batch, op)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit writes the batch: first the case changes in kycdesk.db, one transaction with each
