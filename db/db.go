@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -56,6 +57,8 @@ type DB struct {
 	Write *sql.DB
 	Read  *sql.DB
 	Path  string
+
+	migrations fs.FS // the file's schema: migrations/ for kycdesk.db, inbox_migrations/ for inbox.db
 }
 
 // FileName is the database file inside the data directory.
@@ -71,10 +74,16 @@ func Open(ctx context.Context, dataDir string) (*DB, error) {
 
 // OpenFile opens the database at path and applies migrations.
 func OpenFile(ctx context.Context, path string) (*DB, error) {
+	return openFile(ctx, path, mustSub(migrations, "migrations"))
+}
+
+func openFile(ctx context.Context, path string, schema fs.FS) (*DB, error) {
 	register()
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so it can never
-	// fail half way with SQLITE_BUSY when upgrading from a read lock.
-	w, err := sql.Open(driverName, "file:"+path+"?_txlock=immediate")
+	// fail half way with SQLITE_BUSY when upgrading from a read lock. _stmt_cache_size: the
+	// writer keeps the statements it ran compiled (the audit append's among them), instead
+	// of compiling them again for every row (BENCHMARKS.md, "Ingestion with the worker on").
+	w, err := sql.Open(driverName, "file:"+path+"?_txlock=immediate&_stmt_cache_size=128")
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +102,7 @@ func OpenFile(ctx context.Context, path string) (*DB, error) {
 	n := max(4, 2*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	d := &DB{Write: w, Read: r, Path: path}
+	d := &DB{Write: w, Read: r, Path: path, migrations: schema}
 	if err := d.Migrate(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -109,7 +118,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 
 // MigrateReport is Migrate, returning the versions it applied.
 func (d *DB) MigrateReport(ctx context.Context) ([]int64, error) {
-	applied, err := migrateUp(ctx, d.Write, mustSub(migrations, "migrations"))
+	applied, err := migrateUp(ctx, d.Write, d.migrations)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -146,46 +155,16 @@ func (d *DB) Backup(ctx context.Context, dest string) error {
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("%s already exists", dest)
 	}
-	register()
-	dst, err := sql.Open(driverName, "file:"+dest)
-	if err != nil {
-		return err
+	return d.backup(ctx, dest, 256)
+}
+
+func sleepMillisecond(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Millisecond):
+		return nil
 	}
-	defer dst.Close()
-	dconn, err := dst.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer dconn.Close()
-	sconn, err := d.Read.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer sconn.Close()
-	return dconn.Raw(func(dc any) error {
-		return sconn.Raw(func(sc any) error {
-			b, err := dc.(*sqlite3.SQLiteConn).Backup("main", sc.(*sqlite3.SQLiteConn), "main")
-			if err != nil {
-				return err
-			}
-			for {
-				done, err := b.Step(256)
-				if err != nil {
-					b.Close()
-					return err
-				}
-				if done {
-					return b.Close()
-				}
-				select {
-				case <-ctx.Done():
-					b.Close()
-					return ctx.Err()
-				case <-time.After(time.Millisecond):
-				}
-			}
-		})
-	})
 }
 
 // Millis converts a time to the INTEGER unix milliseconds the schema stores.

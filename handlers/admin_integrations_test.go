@@ -46,6 +46,14 @@ func TestAdminIntegrationsAccess(t *testing.T) {
 	}
 }
 
+// execInbox runs a statement on the inbox file.
+func (e *testEnv) execInbox(q string, args ...any) {
+	e.t.Helper()
+	if _, err := e.ib.Write.Exec(q, args...); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *testEnv) countRows(q string, args ...any) int {
 	e.t.Helper()
 	var n int
@@ -238,8 +246,8 @@ func TestAdminIntegrationHealth(t *testing.T) {
 	}
 	env.flush()
 	rows := env.inboxRows(in.ID)
-	env.exec(`UPDATE inbox SET state = 'done' WHERE id = ?`, rows[0].id)
-	env.exec(`UPDATE inbox SET state = 'dead', attempts = 8, last_error = 'provider API answered 404' WHERE id = ?`, rows[1].id)
+	env.execInbox(`UPDATE inbox SET state = 'done' WHERE id = ?`, rows[0].id)
+	env.execInbox(`UPDATE inbox SET state = 'dead', attempts = 8, last_error = 'provider API answered 404' WHERE id = ?`, rows[1].id)
 	if err := env.srv.Integrations.Store().MarkUnhealthy(context.Background(), in.ID, "provider API answered 401", env.now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +267,8 @@ func TestAdminIntegrationHealth(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("replay: %d", resp.StatusCode)
 	}
-	if n := env.countRows(`SELECT COUNT(*) FROM inbox WHERE id = ? AND state = 'pending' AND attempts = 0`, rows[1].id); n != 1 {
+	var n int
+	if err := env.ib.Read.QueryRow(`SELECT COUNT(*) FROM inbox WHERE id = ? AND state = 'pending' AND attempts = 0`, rows[1].id).Scan(&n); err != nil || n != 1 {
 		t.Fatal("the dead letter is not pending again")
 	}
 	if resp, _ := admin.postForm("/admin/integrations/"+in.ID+"/dead/"+itoa(rows[1].id)+"/replay", nil); resp.StatusCode != 404 {

@@ -33,6 +33,7 @@ type testEnv struct {
 	srv    *Server
 	app    *fiber.App
 	db     *db.DB
+	ib     *db.DB // the inbox file
 	sealer *crypto.Sealer
 	now    time.Time // the injected clock; advance it with env.advance
 	users  int       // accounts made by newUser, for unique emails
@@ -45,7 +46,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.InsecureCookies = true
-	env := &testEnv{t: t, db: d, sealer: sealer, now: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
+	env := &testEnv{t: t, db: d, ib: testkit.Inbox(t, d), sealer: sealer, now: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
 	env.srv = &Server{Config: cfg, DB: d, Sealer: sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return env.now },
 		Hasher: auth.NewHasherWithCost(0, 64, 1)} // argon2 cost is tested in internal/auth, not on every sign-in here
 	env.startIngest()
@@ -64,7 +65,7 @@ func (e *testEnv) startIngest() {
 	if err := e.srv.Integrations.Load(ctx); err != nil {
 		e.t.Fatal(err)
 	}
-	e.srv.Inbox = ingest.New(e.db, e.sealer, e.srv.Metrics, e.srv.Log, clock, ingest.Options{})
+	e.srv.Inbox = ingest.New(e.ib, e.db, e.sealer, e.srv.Metrics, e.srv.Log, clock, ingest.Options{})
 	done := make(chan struct{}, 2)
 	go func() { e.srv.Integrations.Run(ctx); done <- struct{}{} }()
 	go func() { _ = e.srv.Inbox.Run(ctx); done <- struct{}{} }()

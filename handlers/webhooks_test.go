@@ -91,7 +91,7 @@ type inboxRow struct {
 
 func (e *testEnv) inboxRows(integrationID string) []inboxRow {
 	e.t.Helper()
-	rows, err := e.db.Read.Query(`SELECT id, delivery_key, path_param, payload, encrypted FROM inbox
+	rows, err := e.ib.Read.Query(`SELECT id, delivery_key, path_param, payload, encrypted FROM inbox
 		WHERE integration_id = ? ORDER BY id`, integrationID)
 	if err != nil {
 		e.t.Fatal(err)
@@ -112,7 +112,7 @@ func (e *testEnv) inboxRows(integrationID string) []inboxRow {
 func (e *testEnv) stat(integrationID, outcome string) int64 {
 	e.t.Helper()
 	var n int64
-	if err := e.db.Read.QueryRow(`SELECT COALESCE(SUM(n), 0) FROM delivery_stats WHERE integration_id = ? AND outcome = ?`,
+	if err := e.ib.Read.QueryRow(`SELECT COALESCE(SUM(n), 0) FROM delivery_stats WHERE integration_id = ? AND outcome = ?`,
 		integrationID, outcome).Scan(&n); err != nil {
 		e.t.Fatal(err)
 	}
@@ -588,7 +588,7 @@ func TestWebhookBusy(t *testing.T) {
 	env := newTestEnv(t)
 	in, secret := env.addIntegration(integration.Spec{Provider: integration.Generic, AuthMode: integration.AuthHMAC})
 	// An inbox whose committer never runs: the one queue slot fills, the wait runs out.
-	env.srv.Inbox = ingest.New(env.db, env.sealer, nil, env.srv.Log, func() time.Time { return env.now },
+	env.srv.Inbox = ingest.New(env.ib, env.db, env.sealer, nil, env.srv.Log, func() time.Time { return env.now },
 		ingest.Options{QueueSize: 1, Wait: 20 * time.Millisecond})
 	for i, what := range []string{"commit does not come in time", "queue full"} {
 		start := time.Now()

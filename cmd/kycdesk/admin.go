@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/audit"
 )
 
@@ -30,7 +31,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 func (m *Main) backup(ctx context.Context, args []string) error {
 	f := newFlags("backup")
 	data := m.dataFlag(f)
-	to := f.String("to", "", "destination file")
+	to := f.String("to", "", "destination file: one SQLite file, kycdesk.db with the inbox (inbox.db) in it; restore it as kycdesk.db in a data dir without inbox.db")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -42,7 +43,8 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if err := st.db.Backup(ctx, *to); err != nil {
+	// One file: kycdesk.db's copy with the inbox file's rows in it (db.BackupAll).
+	if err := db.BackupAll(ctx, st.db, st.inbox, *to); err != nil {
 		return err
 	}
 	m.printf("ok: backup written to %s\n", *to)

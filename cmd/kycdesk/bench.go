@@ -35,16 +35,37 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return m.benchQueues(ctx, args[1:])
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C] | bench dashboard [--cases N] [--days D] [--data DIR] | bench export [--cases N] [--seconds N] | bench queues [--cases N] [--rate R] [--deliveries D] [--seconds S]")
+		return usagef("usage: kycdesk bench ingest [--seconds N] [--concurrency C] [--no-worker] [--rate N] [--sustain N] [--url URL --secret S [--data DIR]] | bench dashboard [--cases N] [--days D] [--data DIR] | bench export [--cases N] [--seconds N] | bench queues [--cases N] [--rate R] [--deliveries D] [--seconds S]")
 	}
 	f := newFlags("bench ingest")
-	seconds := f.Int("seconds", 10, "how long each run drives load")
-	concurrency := f.Int("concurrency", 32, "concurrent senders (keep-alive connections)")
+	seconds := f.Int("seconds", 10, "how long each run drives load (the naive baseline, the burst, the sustained rate)")
+	concurrency := f.Int("concurrency", 32, "concurrent senders of the naive baseline (keep-alive connections)")
 	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the runs to this file (for tuning)")
-	skipBaseline := f.Bool("skip-baseline", false, "run group commit only (for tuning)")
-	withWorker := f.Bool("worker", false, "also run the inbox worker, which turns deliveries into cases meanwhile")
+	skipBaseline := f.Bool("skip-baseline", false, "do not measure the naive baseline (needs --rate)")
+	withWorker := f.Bool("worker", true, "run the inbox worker, as `kycdesk serve` does (the default)")
+	noWorker := f.Bool("no-worker", false, "ingestion alone: no inbox worker (the burst then has nothing to drain)")
+	rate := f.Float64("rate", 0, "burst rate in deliveries/s (default: 1.5x the naive baseline measured first)")
+	sustain := f.Float64("sustain", 3000, "steady arrival rate of the sustained run, deliveries/s (0: skip it)")
+	capacity := f.Bool("capacity", false, "also measure the most group commit acknowledges with closed-loop senders")
+	target := f.String("url", "", "burst this running server's generic webhook URL instead of one started in-process")
+	secret := f.String("secret", "", "the --url integration's webhook secret (whsec_...)")
+	data := f.String("data", "", "the --url server's data dir: count its cases to time the drain")
+	pace := f.Float64("pace", 0, "the worker's rows/s while deliveries arrive fast (0: the default; negative: no pacing)")
 	if err := f.parse(args[1:]); err != nil {
 		return err
+	}
+	if *seconds < 1 || *concurrency < 1 || *rate < 0 || *sustain < 0 {
+		return usagef("bench ingest: --seconds and --concurrency must be at least 1, rates not negative")
+	}
+	if *skipBaseline && *rate == 0 {
+		return usagef("bench ingest: --skip-baseline needs --rate")
+	}
+	var key []byte
+	if *target != "" {
+		var err error
+		if key, err = webhookauth.ParseSecret(*secret); err != nil {
+			return usagef("bench ingest: --url needs the integration's --secret: %v", err)
+		}
 	}
 	if *cpuProfile != "" {
 		pf, err := os.Create(*cpuProfile)
@@ -57,31 +78,64 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if *seconds < 1 || *concurrency < 1 {
-		return usagef("bench ingest: --seconds and --concurrency must be at least 1")
-	}
 	d := time.Duration(*seconds) * time.Second
+	worker := *withWorker && !*noWorker
 
-	worker := "worker off: ingestion alone"
-	if *withWorker {
-		worker = "worker on"
+	workerNote := "worker on (as serve runs)"
+	if !worker {
+		workerNote = "worker off: ingestion alone"
 	}
-	m.printf("bench ingest: %d senders, %s per run, signed generic deliveries over loopback HTTP, synchronous=FULL, %s\n", *concurrency, d, worker)
-	group, err := m.benchRun(ctx, "group-commit", 0, d, *concurrency, *withWorker)
+	if *target != "" {
+		workerNote = "the burst against " + *target
+	}
+	m.printf("bench ingest: signed generic deliveries over loopback HTTP, synchronous=FULL, %s per run, %s\n", d, workerNote)
+	var naive float64
+	if !*skipBaseline {
+		base, err := m.benchRun(ctx, "baseline", 1, d, *concurrency, false, 0)
+		if err != nil {
+			return err
+		}
+		naive = base.rate
+	}
+	if *capacity {
+		if _, err := m.benchRun(ctx, "group-commit", 0, d, *concurrency, worker, *pace); err != nil {
+			return err
+		}
+	}
+	burstRate := *rate
+	if burstRate == 0 {
+		burstRate = 1.5 * naive
+	}
+	if *target != "" {
+		var st *store
+		if *data != "" {
+			var err error
+			if st, err = openStore(ctx, *data); err != nil {
+				return err
+			}
+			defer st.Close()
+		}
+		return m.burst(ctx, "burst", &benchTarget{url: *target, key: key, st: st}, burstRate, naive, d)
+	}
+	t, err := m.startBenchServer(ctx, "burst", 0, worker, *pace)
 	if err != nil {
 		return err
 	}
-	if *skipBaseline {
-		return nil
+	if !worker {
+		t.st.Close()
+		t.st = nil // nothing drains: do not wait for it
 	}
-	base, err := m.benchRun(ctx, "baseline", 1, d, *concurrency, *withWorker)
+	err = m.burst(ctx, "burst", t, burstRate, naive, d)
+	t.stop()
+	if err != nil || *sustain == 0 || !worker {
+		return err
+	}
+	t, err = m.startBenchServer(ctx, "sustained", 0, true, *pace)
 	if err != nil {
 		return err
 	}
-	if base.rate > 0 {
-		m.printf("ratio: %.1fx\n", group.rate/base.rate)
-	}
-	return nil
+	defer t.stop()
+	return m.sustained(ctx, t, *sustain, d)
 }
 
 // benchResult is one run's figures.
@@ -90,62 +144,188 @@ type benchResult struct {
 	p50, p99 time.Duration
 }
 
-// benchRun starts a real server on loopback in a fresh data dir (batchMax 1: one
-// transaction per delivery, the baseline), registers a generic hmac integration and
-// drives it for d with c senders. Without worker the server only ingests.
-func (m *Main) benchRun(ctx context.Context, label string, batchMax int, d time.Duration, c int, worker bool) (benchResult, error) {
+// benchTarget is a server under load: its generic webhook URL and secret, and its opened
+// data dir (nil when it cannot be read: then cases are not counted).
+type benchTarget struct {
+	url  string
+	key  []byte
+	st   *store
+	base string // the server's base URL, for /metrics ("" for --url)
+	stop func()
+}
+
+// startBenchServer starts a real server on loopback in a fresh data dir (batchMax 1: one
+// transaction per delivery, the naive baseline) with a generic hmac integration. stop
+// stops it, closes the store and removes the dir.
+func (m *Main) startBenchServer(ctx context.Context, label string, batchMax int, worker bool, pace float64) (*benchTarget, error) {
 	dir, err := os.MkdirTemp("", "kycdesk-bench-")
 	if err != nil {
-		return benchResult{}, err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir, cfg.InboxBatchMax, cfg.NoWorker = "127.0.0.1:0", dir, batchMax, !worker
-	cfg.PublicURL = "http://" + cfg.Addr
-	srvCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	cfg.PublicURL, cfg.WorkerPaceRows = "http://"+cfg.Addr, pace
+	srvCtx, stopServer := context.WithCancel(ctx)
 	started := make(chan string, 1)
 	done := make(chan error, 1)
 	// The server's own log is dropped (it is formatted, not written): the figures are
 	// about the ingestion path, not the terminal.
 	srvMain := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	go func() { done <- srvMain.runServer(srvCtx, cfg, func(base string) { started <- base }) }()
-	var base string
+	t := &benchTarget{}
+	var stopErr error
+	var once sync.Once
+	t.stop = func() {
+		once.Do(func() {
+			stopServer()
+			stopErr = <-done
+			if t.st != nil {
+				t.st.Close()
+			}
+			os.RemoveAll(dir)
+			if stopErr != nil {
+				m.printf("%s: server: %v\n", label, stopErr)
+			}
+		})
+	}
 	select {
-	case base = <-started:
+	case t.base = <-started:
 	case err := <-done:
-		return benchResult{}, fmt.Errorf("%s: server: %w", label, err)
+		stopServer()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%s: server: %w", label, err)
 	}
+	if t.st, err = openStore(ctx, dir); err != nil {
+		t.stop()
+		return nil, err
+	}
+	in, secret, err := integration.NewStore(t.st.db, t.st.sealer).Create(ctx, "cli", integration.Spec{Provider: integration.Generic, AuthMode: integration.AuthHMAC})
+	if err != nil {
+		t.stop()
+		return nil, err
+	}
+	t.key, _ = webhookauth.ParseSecret(secret)
+	t.url = t.base + in.WebhookPath()
+	return t, nil
+}
 
-	st, err := openStore(ctx, dir)
+// benchRun drives a fresh server with c closed-loop senders (each sends the next delivery
+// when the last is answered) for d: the most it acknowledges.
+func (m *Main) benchRun(ctx context.Context, label string, batchMax int, d time.Duration, c int, worker bool, pace float64) (benchResult, error) {
+	t, err := m.startBenchServer(ctx, label, batchMax, worker, pace)
 	if err != nil {
 		return benchResult{}, err
 	}
-	in, secret, err := integration.NewStore(st.db, st.sealer).Create(ctx, "cli", integration.Spec{Provider: integration.Generic, AuthMode: integration.AuthHMAC})
-	st.Close()
-	if err != nil {
-		return benchResult{}, err
-	}
-	key, _ := webhookauth.ParseSecret(secret)
-	gen := newLoadGen(base+in.WebhookPath(), key, label, c)
-
+	defer t.stop()
+	gen := newLoadGen(t.url, t.key, label, c)
 	cpu0 := cpuTime()
 	res := gen.run(ctx, d, c)
 	cpu := cpuTime() - cpu0
-	batch := meanBatch(base + "/metrics")
-	stop()
-	if err := <-done; err != nil {
-		return benchResult{}, fmt.Errorf("%s: server: %w", label, err)
-	}
+	batch := meanBatch(t.base + "/metrics")
 	if res.acked == 0 {
 		return benchResult{}, fmt.Errorf("%s: no delivery acknowledged (%d failed)", label, res.failed)
 	}
 	r := benchResult{rate: float64(res.acked) / res.elapsed.Seconds(), p50: res.percentile(50), p99: res.percentile(99)}
-	m.printf("%s: %.0f deliveries/s p50 %s p99 %s (%d acknowledged, %d not, mean batch %.1f, CPU %.0fµs per delivery, client and server, %.2f cores busy)\n",
-		label, r.rate, ms(r.p50), ms(r.p99), res.acked, res.failed, batch,
+	what := "naive: one transaction per delivery, worker off"
+	if batchMax != 1 {
+		what = "group commit, closed loop"
+	}
+	m.printf("%s (%s, %d senders): %.0f deliveries/s p50 %s p99 %s (%d acknowledged, %d not, mean batch %.1f, CPU %.0fµs per delivery, client and server, %.2f cores busy)\n",
+		label, what, c, r.rate, ms(r.p50), ms(r.p99), res.acked, res.failed, batch,
 		float64(cpu.Microseconds())/float64(res.acked), cpu.Seconds()/res.elapsed.Seconds())
 	return r, nil
+}
+
+// burst offers rate deliveries/s for d (open loop: on schedule, whatever the answers), then
+// waits until the worker has turned every stored delivery into a case, and prints the
+// acknowledgement figures and the drain. The goal: all acknowledged, p99 ≤ 25 ms, every
+// case made within deliveries/500 s of the burst's start.
+func (m *Main) burst(ctx context.Context, label string, t *benchTarget, rate, naive float64, d time.Duration) error {
+	if rate < 1 {
+		return usagef("bench ingest: no burst rate (give --rate)")
+	}
+	gen := newLoadGen(t.url, t.key, fmt.Sprintf("%s-%d", label, time.Now().UnixNano()), openLoopSenders)
+	cases0 := t.cases(ctx)
+	start, cpu0 := time.Now(), cpuTime()
+	res := gen.openLoop(ctx, rate, d, openLoopSenders)
+	cores := (cpuTime() - cpu0).Seconds() / time.Since(start).Seconds()
+	ofNaive := ""
+	if naive > 0 {
+		ofNaive = fmt.Sprintf(" = %.2fx the naive %.0f/s", rate/naive, naive)
+	}
+	verdict := "ok"
+	if res.failed > 0 || res.percentile(99) > 25*time.Millisecond {
+		verdict = "MISSED (goal: all acknowledged, p99 <= 25ms)"
+	}
+	m.printf("%s: offered %.0f deliveries/s for %s%s: %d acknowledged, %d not, p50 %s p99 %s max %s (this process: %.2f cores busy): %s\n",
+		label, rate, d, ofNaive, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), ms(res.max()), cores, verdict)
+	if t.st == nil {
+		m.printf("%s: drain not timed (worker off, or no --data to count cases in)\n", label)
+		return nil
+	}
+	burstEnd := time.Since(start)
+	casesAtEnd := t.cases(ctx) - cases0
+	goal := time.Duration(float64(res.acked) / 500 * float64(time.Second))
+	limit := goal + time.Minute
+	for t.pending(ctx) > 0 {
+		if time.Since(start) > limit {
+			m.printf("%s: drain: %d deliveries still pending %s after the burst's start: MISSED\n", label, t.pending(ctx), limit.Round(time.Second))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	drained := time.Since(start)
+	made := t.cases(ctx) - cases0
+	verdict = "ok"
+	if drained > goal || made < res.acked {
+		verdict = "MISSED"
+	}
+	m.printf("%s: drain: %d cases (%d made during the burst) %s after the burst's start, %.0f cases/s overall, %.0f/s after the burst; goal <= %s: %s\n",
+		label, made, casesAtEnd, drained.Round(10*time.Millisecond), float64(made)/drained.Seconds(),
+		float64(made-casesAtEnd)/max(drained-burstEnd, time.Millisecond).Seconds(), goal.Round(10*time.Millisecond), verdict)
+	return nil
+}
+
+// sustained offers rate deliveries/s for d and counts the cases the worker makes meanwhile:
+// ingestion must not starve it (goal: at least 500 cases/s).
+func (m *Main) sustained(ctx context.Context, t *benchTarget, rate float64, d time.Duration) error {
+	gen := newLoadGen(t.url, t.key, fmt.Sprintf("sustained-%d", time.Now().UnixNano()), openLoopSenders)
+	cases0 := t.cases(ctx)
+	start, cpu0 := time.Now(), cpuTime()
+	res := gen.openLoop(ctx, rate, d, openLoopSenders)
+	elapsed := time.Since(start)
+	cores := (cpuTime() - cpu0).Seconds() / elapsed.Seconds()
+	made := t.cases(ctx) - cases0
+	perSec := float64(made) / elapsed.Seconds()
+	verdict := "ok"
+	if perSec < 500 || res.failed > 0 {
+		verdict = "MISSED (goal: all acknowledged, >= 500 cases/s)"
+	}
+	m.printf("sustained: offered %.0f deliveries/s for %s: %d acknowledged, %d not, p50 %s p99 %s; meanwhile the worker made %d cases, %.0f/s (this process: %.2f cores busy): %s\n",
+		rate, d, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), made, perSec, cores, verdict)
+	return nil
+}
+
+// cases counts the cases in the target's data dir (-1 when it cannot).
+func (t *benchTarget) cases(ctx context.Context) int {
+	var n int
+	if t.st == nil || t.st.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM cases`).Scan(&n) != nil {
+		return -1
+	}
+	return n
+}
+
+// pending counts the inbox rows not yet processed.
+func (t *benchTarget) pending(ctx context.Context) int {
+	var n int
+	if err := t.st.inbox.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE state = 'pending'`).Scan(&n); err != nil {
+		return -1
+	}
+	return n
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
@@ -224,6 +404,70 @@ func (r loadResult) percentile(p int) time.Duration {
 	}
 	i := (len(r.latencies)*p + 99) / 100
 	return r.latencies[min(max(i-1, 0), len(r.latencies)-1)]
+}
+
+// openLoopSenders bounds the deliveries in flight at once in an open-loop run.
+const openLoopSenders = 256
+
+// openLoop offers rate deliveries/s for d, on schedule: delivery i is due at start + i/rate
+// whatever the server answers (a provider's retries do not wait for us either). Up to
+// senders are in flight; a latency runs from the delivery's due time, so time spent waiting
+// for a free sender counts too.
+func (g *loadGen) openLoop(ctx context.Context, rate float64, d time.Duration, senders int) loadResult {
+	n := int(rate * d.Seconds())
+	due := make(chan time.Time, senders)
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	start := time.Now()
+	go func() {
+		defer close(due)
+		for i := range n {
+			at := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			if wait := time.Until(at); wait > time.Millisecond {
+				time.Sleep(wait)
+			}
+			select {
+			case due <- at:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var mu sync.Mutex
+	var res loadResult
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, n/senders+16)
+			failed := 0
+			for at := range due {
+				_, status, err := g.send(ctx)
+				if err == nil && status/100 == 2 {
+					lat = append(lat, time.Since(at))
+				} else {
+					failed++
+				}
+			}
+			mu.Lock()
+			res.latencies = append(res.latencies, lat...)
+			res.failed += failed
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.acked = len(res.latencies)
+	slices.Sort(res.latencies)
+	return res
+}
+
+func (r loadResult) max() time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[len(r.latencies)-1]
 }
 
 // run drives c senders back to back for d.

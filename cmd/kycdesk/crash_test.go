@@ -153,8 +153,13 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	ib, err := db.OpenInbox(context.Background(), dataDir, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ib.Close()
 	stored := map[string]bool{}
-	rows, err := d.Read.Query(`SELECT delivery_key FROM inbox WHERE integration_id = ?`, reg.ID)
+	rows, err := ib.Read.Query(`SELECT delivery_key FROM inbox WHERE integration_id = ?`, reg.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,17 +187,18 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 	// Kill the processing server too, part way through the inbox: processing resumes
 	// after the restart and must neither lose nor repeat a delivery.
 	waitFor(t, 60*time.Second, "the worker to process a quarter of the deliveries", func() bool {
-		return countRows(t, d, `SELECT COUNT(*) FROM inbox WHERE integration_id = ? AND state = 'done'`, reg.ID) >= len(stored)/4
+		return countRows(t, ib, `SELECT COUNT(*) FROM inbox WHERE integration_id = ? AND state = 'done'`, reg.ID) >= len(stored)/4
 	})
 	if err := srv.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = srv.cmd.Wait()
-	done := countRows(t, d, `SELECT COUNT(*) FROM inbox WHERE integration_id = ? AND state = 'done'`, reg.ID)
-	t.Logf("second server killed with %d of %d deliveries processed", done, len(stored))
+	done := countRows(t, ib, `SELECT COUNT(*) FROM inbox WHERE integration_id = ? AND state = 'done'`, reg.ID)
+	applied := countRows(t, d, `SELECT COUNT(*) FROM inbox_applied`)
+	t.Logf("second server killed with %d of %d deliveries processed (%d applied in kycdesk.db)", done, len(stored), applied)
 	srv = startChild(t, bin, dataDir, filepath.Join(tmp, "serve-3.log"))
 
-	checkProcessedOnce(t, d, reg.ID, &acked, len(stored))
+	checkProcessedOnce(t, d, ib, reg.ID, &acked, len(stored))
 
 	// After the restart the server takes deliveries again, and redelivering an
 	// acknowledged one is a duplicate: no new work.
@@ -210,11 +216,11 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 // checkProcessedOnce waits for the worker to drain the inbox and checks that every
 // acknowledged delivery made exactly one case (the generic body's reference is its
 // webhook-id). Without a worker in the server nothing is processed: the test says so.
-func checkProcessedOnce(t *testing.T, d *db.DB, integrationID string, acked *sync.Map, stored int) {
+func checkProcessedOnce(t *testing.T, d, ib *db.DB, integrationID string, acked *sync.Map, stored int) {
 	t.Helper()
 	count := func(q string) int {
 		var n int
-		if err := d.Read.QueryRow(q, integrationID).Scan(&n); err != nil {
+		if err := ib.Read.QueryRow(q, integrationID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -269,6 +275,9 @@ func checkProcessedOnce(t *testing.T, d *db.DB, integrationID string, acked *syn
 	})
 	if len(perRef) != stored {
 		t.Errorf("%d cases for %d stored deliveries", len(perRef), stored)
+	}
+	if n := countRows(t, d, `SELECT COUNT(*) FROM inbox_applied`); n != stored {
+		t.Errorf("%d inbox rows recorded as applied for %d stored deliveries", n, stored)
 	}
 	if n, err := audit.Verify(context.Background(), d.Read); err != nil {
 		t.Errorf("audit chain after two crashes: %v (%d entries)", err, n)

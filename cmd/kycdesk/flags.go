@@ -89,13 +89,15 @@ func parsePrefixes(vals []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// store is an opened data directory: the database and the master key's sealer.
+// store is an opened data directory: the database, the inbox file beside it (webhook
+// deliveries, with their own writer) and the master key's sealer.
 type store struct {
 	db     *db.DB
+	inbox  *db.DB
 	sealer *crypto.Sealer
 }
 
-func (s *store) Close() error { return s.db.Close() }
+func (s *store) Close() error { return errors.Join(s.inbox.Close(), s.db.Close()) }
 
 // openStore opens the data dir; failing to is a usage error (exit 2), as DESIGN.md says.
 func openStore(ctx context.Context, dir string) (*store, error) {
@@ -106,17 +108,22 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 	if err != nil {
 		return nil, usagef("cannot open data dir %s: %v", dir, err)
 	}
+	ib, err := db.OpenInbox(ctx, dir, d)
+	if err != nil {
+		d.Close()
+		return nil, usagef("cannot open data dir %s: %v", dir, err)
+	}
+	st := &store{db: d, inbox: ib}
 	key, err := crypto.LoadMasterKey(dir)
 	if err != nil {
-		d.Close()
+		st.Close()
 		return nil, usagef("master key: %v", err)
 	}
-	sealer, err := crypto.NewSealer(key)
-	if err != nil {
-		d.Close()
+	if st.sealer, err = crypto.NewSealer(key); err != nil {
+		st.Close()
 		return nil, usagef("master key: %v", err)
 	}
-	return &store{db: d, sealer: sealer}, nil
+	return st, nil
 }
 
 // newLogger writes JSON lines, or readable text when w is a terminal (someone running

@@ -23,7 +23,7 @@ func (bg *background) startIngest(ctx context.Context, cfg config.Config, st *st
 	if err := bg.integrations.Load(ctx); err != nil {
 		return err
 	}
-	bg.inbox = ingest.New(st.db, st.sealer, bg.metrics, log, nil, ingest.Options{BatchMax: cfg.InboxBatchMax})
+	bg.inbox = ingest.New(st.inbox, st.db, st.sealer, bg.metrics, log, nil, ingest.Options{BatchMax: cfg.InboxBatchMax})
 
 	bg.wg.Add(2)
 	go func() {

@@ -69,7 +69,7 @@ Usage:
   kycdesk audit verify [--checkpoint SEQ:HASH] [--data DIR]
   kycdesk audit checkpoint [--data DIR]
   kycdesk simulate     --target URL --provider frankieone|fptai|generic [--rate N] [--count N] [--data DIR] [...]
-  kycdesk bench ingest [--seconds N]
+  kycdesk bench ingest [--seconds N] [--no-worker] [--rate N] [--sustain N] [--url URL --secret S [--data DIR]]
   kycdesk bench export [--cases N] [--seconds N]
   kycdesk bench queues [--cases N] [--rate R] [--deliveries D] [--seconds S] [--data DIR]
   kycdesk migrate      [--data DIR]

@@ -16,8 +16,8 @@ func (bg *background) startWorker(ctx context.Context, cfg config.Config, st *st
 	bg.cases = &cases.Store{DB: st.db, Sealer: st.sealer, Routing: cases.Routing{SLA: cfg.SLA},
 		AutoAssign: cfg.AutoAssign}
 	w := ingest.NewWorker(ingest.WorkerConfig{
-		DB: st.db, Sealer: st.sealer, Cases: bg.cases, Integrations: bg.integrations.Store(),
-		Metrics: bg.metrics, Log: log.With("component", "worker"), Wake: bg.inbox.Notify(),
+		DB: st.db, Inbox: st.inbox, Sealer: st.sealer, Cases: bg.cases, Integrations: bg.integrations.Store(),
+		Metrics: bg.metrics, Log: log.With("component", "worker"), Wake: bg.inbox.Notify(), Arrivals: bg.inbox.Arrivals, AckWait: bg.inbox.AckWait, Marks: bg.inbox.Mark, PaceRows: cfg.WorkerPaceRows,
 		MaxAttempts: cfg.InboxMaxAttempts, LowConfidence: cfg.LowConfidence,
 	})
 	bg.wg.Add(1)

@@ -11,8 +11,9 @@ import (
 // cost (the cases insert carries the change_seq triggers), so PrepareStatements compiles them
 // once on the writer connection and the applier reuses them inside its transaction.
 const (
-	qInboxState    = `SELECT state, case_id FROM inbox WHERE id = ?`
-	qInboxDone     = `UPDATE inbox SET state = 'done', processed_at = ?, case_id = ?, last_error = '' WHERE id = ?`
+	// The inbox row's idempotency key (migration 00013): the inbox lives in its own file.
+	qInboxApplied  = `SELECT case_id FROM inbox_applied WHERE inbox_id = ?`
+	qInboxDone     = `INSERT INTO inbox_applied (applied_at, case_id, inbox_id) VALUES (?, ?, ?)`
 	qCaseByRef     = selectCase + ` WHERE integration_id = ? AND reference = ?`
 	qOverrideCount = `SELECT COUNT(*) FROM provider_overrides WHERE request_id = ?`
 	qInsertCase    = `INSERT INTO cases (id, integration_id, provider, reference, status, result,
@@ -29,7 +30,7 @@ const (
 	qApplicant   = `SELECT applicant_sealed FROM cases WHERE id = ?`
 )
 
-var hotQueries = []string{qInboxState, qInboxDone, qCaseByRef, qOverrideCount, qInsertCase, qInsertCheck,
+var hotQueries = []string{qInboxApplied, qInboxDone, qCaseByRef, qOverrideCount, qInsertCase, qInsertCheck,
 	qDocumentByRef, qInsertDoc, qInsertEvent, qApplicant}
 
 // stmtCache holds the prepared hot statements; a Store without them runs the same SQL unprepared.

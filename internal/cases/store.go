@@ -97,7 +97,7 @@ func (s *Store) Prepare(in Input) (*Prepared, error) {
 }
 
 // Apply applies one result in its own transaction: the case row, checks, documents, timeline,
-// audit entry and the inbox row marked done commit together or not at all.
+// audit entry and the inbox row's inbox_applied record commit together or not at all.
 func (s *Store) Apply(ctx context.Context, src Source, inboxID int64, r Result) (Outcome, error) {
 	p, err := s.Prepare(Input{Source: src, InboxID: inboxID, Result: r})
 	if err != nil {
@@ -118,23 +118,22 @@ func (s *Store) Apply(ctx context.Context, src Source, inboxID int64, r Result) 
 // commits many in one transaction, each under a savepoint). One case per (integration,
 // reference): created on the first result; a newer result updates it; an older one never
 // overwrites a newer; a new round on a decided case reopens it; our own FrankieOne echo
-// changes nothing. The inbox row, when given, is marked done with the case id.
+// changes nothing. The inbox row, when given, is recorded as applied (inbox_applied, the
+// idempotency key): a row already recorded is not applied again. Marking the row done in the
+// inbox file is the caller's business.
 func (s *Store) ApplyPrepared(ctx context.Context, tx *sql.Tx, p *Prepared) (Outcome, error) {
 	a := &applier{s: s, ctx: ctx, tx: tx, p: p, src: p.in.Source, now: s.now()}
 	a.r = normalise(p.in.Result, a.now)
 	if p.in.InboxID != 0 {
-		var state string
-		var caseID sql.NullString
-		err := s.queryRow(ctx, tx, qInboxState, p.in.InboxID).Scan(&state, &caseID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Outcome{}, fmt.Errorf("inbox row %d does not exist", p.in.InboxID)
+		var caseID string
+		err := s.queryRow(ctx, tx, qInboxApplied, p.in.InboxID).Scan(&caseID)
+		if err == nil {
+			// An earlier run applied it (and may have stopped before marking the inbox row
+			// done, in the inbox's own file): applying again would only repeat.
+			return Outcome{CaseID: caseID, Unchanged: true}, nil
 		}
-		if err != nil {
+		if !errors.Is(err, sql.ErrNoRows) {
 			return Outcome{}, err
-		}
-		if state != "pending" {
-			// Another worker (or an earlier run) finished it: applying again would only repeat.
-			return Outcome{CaseID: caseID.String, Unchanged: true}, nil
 		}
 	}
 	out, err := a.apply()
@@ -143,7 +142,7 @@ func (s *Store) ApplyPrepared(ctx context.Context, tx *sql.Tx, p *Prepared) (Out
 	}
 	if p.in.InboxID != 0 {
 		if _, err := s.exec(ctx, tx, qInboxDone, db.Millis(a.now), out.CaseID, p.in.InboxID); err != nil {
-			return Outcome{}, fmt.Errorf("mark inbox row done: %w", err)
+			return Outcome{}, fmt.Errorf("record inbox row %d applied: %w", p.in.InboxID, err)
 		}
 	}
 	return out, nil

@@ -204,10 +204,15 @@ func TestApplyCreatesCase(t *testing.T) {
 	if n := e.count(`SELECT COUNT(*) FROM case_documents WHERE instr(ciphertext, ?) > 0`, jpegBytes[:16]); n != 0 {
 		t.Error("document stored in the clear")
 	}
-	var state, caseID string
-	if err := e.db.Read.QueryRow(`SELECT state, case_id FROM inbox WHERE id = ?`, inboxID).Scan(&state, &caseID); err != nil ||
-		state != "done" || caseID != c.ID {
-		t.Errorf("inbox row = %s %s, %v; want done with the case id", state, caseID, err)
+	var caseID string
+	if err := e.db.Read.QueryRow(`SELECT case_id FROM inbox_applied WHERE inbox_id = ?`, inboxID).Scan(&caseID); err != nil ||
+		caseID != c.ID {
+		t.Errorf("inbox row applied = %s, %v; want recorded with the case id", caseID, err)
+	}
+	// The same inbox row again (a crash came between the case commit and the inbox file's
+	// "done" mark): the idempotency key makes it a no-op.
+	if out := e.apply(inboxID, sampleResult(e.now.Add(-time.Hour), "r1", cases.ResultReview)); !out.Unchanged || out.CaseID != c.ID {
+		t.Errorf("the same inbox row applied twice: %+v", out)
 	}
 	if got := e.auditActions(c.Reference); !slices.Equal(got, []string{"case.created"}) {
 		t.Errorf("audit = %v", got)
@@ -230,8 +235,8 @@ func TestApplyOrderingAndReopen(t *testing.T) {
 	if out := e.apply(again, sampleResult(t0, "r1", cases.ResultReview)); !out.Unchanged || out.CaseID != first.CaseID {
 		t.Errorf("redelivery outcome = %+v", out)
 	}
-	if n := e.count(`SELECT COUNT(*) FROM inbox WHERE id = ? AND state = 'done' AND case_id = ?`, again, first.CaseID); n != 1 {
-		t.Error("redelivered row not marked done")
+	if n := e.count(`SELECT COUNT(*) FROM inbox_applied WHERE inbox_id = ? AND case_id = ?`, again, first.CaseID); n != 1 {
+		t.Error("redelivered row not recorded as applied")
 	}
 
 	// A newer result updates data, keeps the status and round.

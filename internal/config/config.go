@@ -29,6 +29,10 @@ type Config struct {
 	// AutoAssign gives each new case round-robin to an available analyst or lead (leads
 	// only for high-risk and four-eyes cases). Off by default: people claim or press Next.
 	AutoAssign bool
+
+	// The inbox worker's rows/s while deliveries arrive fast (internal/ingest/pace.go):
+	// 0 the default, negative no pacing. Not a serve flag: `kycdesk bench ingest --pace` tunes it.
+	WorkerPaceRows float64
 }
 
 // Default returns the settings a plain `kycdesk serve` starts with.

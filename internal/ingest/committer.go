@@ -27,6 +27,7 @@ const insertDelivery = `INSERT INTO inbox (integration_id, provider, delivery_ke
 func (ib *Inbox) Run(ctx context.Context) error {
 	// Commits run on a context that outlives ctx: handlers waiting on a batch get their answer.
 	wctx := context.WithoutCancel(ctx)
+	defer close(ib.stopped)
 	var st stmts
 	var err error
 	if st.insert, err = ib.db.Write.PrepareContext(wctx, insertDelivery); err != nil {
@@ -47,10 +48,12 @@ func (ib *Inbox) Run(ctx context.Context) error {
 		case p := <-ib.queue:
 			batch = append(batch[:0], p)
 			batch = ib.gather(batch)
-			ib.commit(wctx, st, batch)
+			ib.commit(wctx, st, batch, ib.gatherMarks(nil))
+		case m := <-ib.marks:
+			ib.commit(wctx, st, ib.gather(batch[:0]), ib.gatherMarks([]*mark{m}))
 		case <-ticker.C:
 			if ib.stats.dirty() {
-				ib.commit(wctx, st, nil)
+				ib.commit(wctx, st, nil, nil)
 			}
 		case done := <-ib.flush:
 			ib.drain(wctx, st, batch)
@@ -80,16 +83,17 @@ func (ib *Inbox) Flush(ctx context.Context) error {
 	}
 }
 
-// drain commits everything queued, then the counters.
+// drain commits everything queued and the marks waiting, then the counters.
 func (ib *Inbox) drain(ctx context.Context, st stmts, batch []*pending) {
 	for {
 		batch = ib.gather(batch[:0])
-		if len(batch) == 0 {
+		marks := ib.gatherMarks(nil)
+		if len(batch) == 0 && len(marks) == 0 {
 			break
 		}
-		ib.commit(ctx, st, batch)
+		ib.commit(ctx, st, batch, marks)
 	}
-	ib.commit(ctx, st, nil)
+	ib.commit(ctx, st, nil, nil)
 }
 
 // gather adds what is waiting, without blocking, up to BatchMax.
@@ -105,13 +109,15 @@ func (ib *Inbox) gather(batch []*pending) []*pending {
 	return batch
 }
 
-// commit writes batch and the pending counters in one transaction, then answers.
-func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending) {
+// commit writes batch, the worker's marks and the pending counters in one transaction,
+// then answers.
+func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending, marks []*mark) {
 	counts := ib.stats.take()
-	if len(batch) == 0 && len(counts) == 0 {
+	if len(batch) == 0 && len(counts) == 0 && len(marks) == 0 {
 		return
 	}
 	receipts := make([]Receipt, len(batch))
+	var markErrs []error
 	err := ib.db.Tx(ctx, func(tx *sql.Tx) error {
 		insert := tx.StmtContext(ctx, st.insert)
 		for i, p := range batch {
@@ -132,12 +138,17 @@ func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending) {
 				return err
 			}
 		}
+		var err error
+		if markErrs, err = runMarks(ctx, tx, marks); err != nil {
+			return err
+		}
 		all := counts.clone()
 		for i, p := range batch {
 			all.add(p.d.IntegrationID, hourOf(p.at), outcomeOf(receipts[i]), 1)
 		}
 		return all.write(ctx, tx.StmtContext(ctx, st.stat))
 	})
+	answerMarks(marks, markErrs, err)
 	if err != nil {
 		ib.stats.merge(counts) // not written: keep them for the next commit
 		ib.log.Error("inbox commit failed", "deliveries", len(batch), "err", err)
@@ -146,6 +157,9 @@ func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending) {
 			p.done <- result{err: ErrBusy}
 		}
 		return
+	}
+	if len(batch) > 0 {
+		ib.arrivals.waited(time.Since(batch[0].queued)) // the batch's oldest
 	}
 	fresh := false
 	for i, p := range batch {

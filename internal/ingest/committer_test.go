@@ -23,7 +23,8 @@ import (
 // wants to: deliveries queued before Run show exactly how batches form.
 type inboxEnv struct {
 	t       *testing.T
-	db      *db.DB
+	db      *db.DB // the inbox file
+	main    *db.DB // kycdesk.db: integrations, audit
 	sealer  *crypto.Sealer
 	metrics *metrics.Metrics
 	inbox   *Inbox
@@ -35,7 +36,7 @@ type inboxEnv struct {
 func newInboxEnv(t *testing.T, opts Options) *inboxEnv {
 	t.Helper()
 	d, sealer := testkit.Store(t)
-	e := &inboxEnv{t: t, db: d, sealer: sealer, metrics: metrics.New(), now: time.Date(2026, 11, 20, 8, 30, 0, 0, time.UTC)}
+	e := &inboxEnv{t: t, db: testkit.Inbox(t, d), main: d, sealer: sealer, metrics: metrics.New(), now: time.Date(2026, 11, 20, 8, 30, 0, 0, time.UTC)}
 	store := &integration.Store{DB: d, Sealer: sealer, Now: func() time.Time { return e.now }}
 	var err error
 	if e.in, _, err = store.Create(context.Background(), "test", integration.Spec{Name: "acme", Provider: integration.Generic, AuthMode: integration.AuthHMAC}); err != nil {
@@ -44,7 +45,7 @@ func newInboxEnv(t *testing.T, opts Options) *inboxEnv {
 	if opts.FlushEvery == 0 {
 		opts.FlushEvery = time.Hour // counters are written with commits or Flush only, unless a test asks
 	}
-	e.inbox = New(d, sealer, e.metrics, nil, func() time.Time { return e.now }, opts)
+	e.inbox = New(e.db, d, sealer, e.metrics, nil, func() time.Time { return e.now }, opts)
 	return e
 }
 
@@ -340,7 +341,7 @@ func TestReplayAndHealth(t *testing.T) {
 	if err := e.inbox.Replay(ctx, "admin@example.com", "otherintegr", dead[0].ID); errs.Code(err) != errs.NotFound {
 		t.Fatalf("replay through another integration: %v", err)
 	}
-	entries, _ := audit.List(ctx, e.db.Read, audit.Filter{Action: "inbox.replay"})
+	entries, _ := audit.List(ctx, e.main.Read, audit.Filter{Action: "inbox.replay"})
 	if len(entries) != 1 || entries[0].Actor != "admin@example.com" || entries[0].Subject != "acme" {
 		t.Fatalf("audit %+v", entries)
 	}
@@ -402,7 +403,8 @@ func TestQueryPlans(t *testing.T) {
 		"health stats": {healthStatsQuery, []any{"i", 0}},
 		"health inbox": {healthInboxQuery, []any{"i"}},
 		"dead letters": {deadLettersQuery, []any{"i", 20}},
-		"gauges":       {gaugesQuery, nil},
+		"depth":        {depthQuery, nil},
+		"oldest":       {oldestQuery, []any{"i"}},
 		"replay":       {replayQuery, []any{1, "i"}},
 	} {
 		plan := testkit.QueryPlan(t, e.db, tt.q, tt.args...)

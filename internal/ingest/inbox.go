@@ -74,24 +74,29 @@ func (o Options) withDefaults() Options {
 // transaction, commits once with synchronous=FULL, and only then answers every waiting
 // handler, so an acknowledgement always means the delivery survives a crash.
 type Inbox struct {
-	db      *db.DB
+	db      *db.DB // the inbox file (db.OpenInbox): deliveries, delivery_stats
+	main    *db.DB // kycdesk.db: integrations, the audit trail
 	sealer  *crypto.Sealer
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	now     func() time.Time
 	opts    Options
 
-	queue  chan *pending
-	flush  chan chan struct{}
-	notify chan struct{}
-	stats  *Stats
-	closed atomic.Bool
+	queue    chan *pending
+	marks    chan *mark    // the worker's writes, committed with the next batch (marks.go)
+	stopped  chan struct{} // closed when Run returns
+	flush    chan chan struct{}
+	notify   chan struct{}
+	stats    *Stats
+	closed   atomic.Bool
+	arrivals arrivals // for the worker's pacing (pace.go)
 }
 
 type pending struct {
 	d       Delivery
-	payload []byte // sealed or copied: owned by the inbox
-	at      int64  // received_at, unix ms
+	payload []byte    // sealed or copied: owned by the inbox
+	at      int64     // received_at, unix ms
+	queued  time.Time // on the monotonic clock: how long the acknowledgement waited (pace.go)
 	done    chan result
 }
 
@@ -100,9 +105,10 @@ type result struct {
 	err error
 }
 
-// New returns an inbox on d. m and log may be nil; now nil means time.Now.
+// New returns an inbox on d, the inbox file (db.OpenInbox), beside main, the database whose
+// integrations and audit trail it names. m and log may be nil; now nil means time.Now.
 // Start its committer with Run.
-func New(d *db.DB, sealer *crypto.Sealer, m *metrics.Metrics, log *slog.Logger, now func() time.Time, opts Options) *Inbox {
+func New(d, main *db.DB, sealer *crypto.Sealer, m *metrics.Metrics, log *slog.Logger, now func() time.Time, opts Options) *Inbox {
 	if now == nil {
 		now = time.Now
 	}
@@ -111,14 +117,16 @@ func New(d *db.DB, sealer *crypto.Sealer, m *metrics.Metrics, log *slog.Logger, 
 	}
 	opts = opts.withDefaults()
 	ib := &Inbox{
-		db: d, sealer: sealer, metrics: m, log: log, now: now, opts: opts,
-		queue:  make(chan *pending, opts.QueueSize),
-		flush:  make(chan chan struct{}),
-		notify: make(chan struct{}, 1),
-		stats:  newStats(),
+		db: d, main: main, sealer: sealer, metrics: m, log: log, now: now, opts: opts,
+		queue:   make(chan *pending, opts.QueueSize),
+		marks:   make(chan *mark),
+		stopped: make(chan struct{}),
+		flush:   make(chan chan struct{}),
+		notify:  make(chan struct{}, 1),
+		stats:   newStats(),
 	}
 	if m != nil {
-		m.Registry.MustRegister(&gauges{db: d, now: now})
+		m.Registry.MustRegister(&gauges{db: d, main: main, now: now})
 	}
 	return ib
 }
@@ -161,7 +169,7 @@ func (ib *Inbox) Submit(ctx context.Context, d Delivery) (Receipt, error) {
 		ib.Count(d.IntegrationID, d.Integration, metrics.Busy)
 		return Receipt{}, ErrBusy
 	}
-	p := &pending{d: d, at: db.Millis(ib.now()), done: make(chan result, 1)}
+	p := &pending{d: d, at: db.Millis(ib.now()), queued: time.Now(), done: make(chan result, 1)}
 	// The payload is sealed or copied here, in the handler's goroutine: the committer stays
 	// free for I/O, and the row never aliases the HTTP server's reused request buffer.
 	if d.Sensitive {
@@ -173,6 +181,7 @@ func (ib *Inbox) Submit(ctx context.Context, d Delivery) (Receipt, error) {
 
 	select {
 	case ib.queue <- p:
+		ib.arrivals.n.Add(1)
 	default:
 		ib.Count(d.IntegrationID, d.Integration, metrics.Busy)
 		return Receipt{}, ErrBusy
@@ -201,31 +210,43 @@ func (ib *Inbox) Count(integrationID, integrationName, outcome string) {
 	}
 }
 
-const replayQuery = `SELECT i.name, x.delivery_key, x.attempts, x.last_error FROM inbox x
-	JOIN integrations i ON i.id = x.integration_id
-	WHERE x.id = ? AND x.integration_id = ? AND x.state = 'dead'`
+const replayQuery = `SELECT delivery_key, attempts, last_error FROM inbox
+	WHERE id = ? AND integration_id = ? AND state = 'dead'`
 
 // Replay puts a dead-lettered row back in the queue (state pending, attempts 0, due now),
-// audited in the same transaction. actor is the admin's email.
+// audited. actor is the admin's email. The audit entry (kycdesk.db) and the row (the inbox
+// file) are two files: the row changes inside the audit's transaction, which commits
+// second, so a failure leaves neither; only a crash between the two commits could leave a
+// replay unaudited.
 func (ib *Inbox) Replay(ctx context.Context, actor, integrationID string, inboxID int64) error {
 	now := ib.now()
-	err := ib.db.Tx(ctx, func(tx *sql.Tx) error {
-		var name, key, lastError string
-		var attempts int
-		err := tx.QueryRowContext(ctx, replayQuery, inboxID, integrationID).Scan(&name, &key, &attempts, &lastError)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.E(errs.NotFound, "There is no such dead letter: it may have been replayed already.")
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE inbox SET state = 'pending', attempts = 0, next_attempt_at = ?
-			WHERE id = ?`, db.Millis(now), inboxID); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, now, actor, "inbox.replay", name, map[string]any{
-			"inbox_id": inboxID, "integration_id": integrationID, "delivery_key": key,
-			"attempts": attempts, "last_error": lastError})
+	var name string
+	err := ib.main.Read.QueryRowContext(ctx, `SELECT name FROM integrations WHERE id = ?`, integrationID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.E(errs.NotFound, "There is no such dead letter: it may have been replayed already.")
+	}
+	if err != nil {
+		return err
+	}
+	err = ib.main.Tx(ctx, func(mtx *sql.Tx) error {
+		return ib.db.Tx(ctx, func(tx *sql.Tx) error {
+			var key, lastError string
+			var attempts int
+			err := tx.QueryRowContext(ctx, replayQuery, inboxID, integrationID).Scan(&key, &attempts, &lastError)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.E(errs.NotFound, "There is no such dead letter: it may have been replayed already.")
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE inbox SET state = 'pending', attempts = 0, next_attempt_at = ?
+				WHERE id = ?`, db.Millis(now), inboxID); err != nil {
+				return err
+			}
+			return appendAudit(ctx, mtx, now, actor, "inbox.replay", name, map[string]any{
+				"inbox_id": inboxID, "integration_id": integrationID, "delivery_key": key,
+				"attempts": attempts, "last_error": lastError})
+		})
 	})
 	if err == nil {
 		ib.wake()

@@ -29,10 +29,10 @@ const (
 	deadLettersQuery = `SELECT id, delivery_key, last_error, attempts, received_at FROM inbox
 		WHERE integration_id = ? AND state = 'dead' ORDER BY received_at DESC, id DESC LIMIT ?`
 
-	// The oldest pending row per integration is one index lookup each.
-	gaugesQuery = `SELECT
-		(SELECT COUNT(*) FROM inbox WHERE state = 'pending'),
-		(SELECT MIN((SELECT MIN(received_at) FROM inbox WHERE integration_id = i.id AND state = 'pending')) FROM integrations i)`
+	// The depth is a range of inbox_pending; the oldest pending row is one index lookup per
+	// integration (their ids come from kycdesk.db).
+	depthQuery  = `SELECT COUNT(*) FROM inbox WHERE state = 'pending'`
+	oldestQuery = `SELECT MIN(received_at) FROM inbox WHERE integration_id = ? AND state = 'pending'`
 )
 
 // Health is what the integration page shows about one integration's deliveries.
@@ -132,8 +132,9 @@ func (ib *Inbox) Stored(ctx context.Context, integrationID, deliveryKey string) 
 // gauges computes the inbox depth and the worker lag when Prometheus scrapes, so no
 // writer has to keep them up to date.
 type gauges struct {
-	db  *db.DB
-	now func() time.Time
+	db   *db.DB // the inbox file
+	main *db.DB // integrations
+	now  func() time.Time
 }
 
 var (
@@ -149,10 +150,7 @@ func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	var depth int64
-	var oldest sql.NullInt64
-	err := g.db.Read.QueryRowContext(ctx, gaugesQuery).
-		Scan(&depth, &oldest)
+	depth, oldest, err := g.read(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(depthDesc, err)
 		return
@@ -163,4 +161,46 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(depth))
 	ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, lag)
+}
+
+func (g *gauges) read(ctx context.Context) (int64, sql.NullInt64, error) {
+	var depth int64
+	var oldest sql.NullInt64
+	if err := g.db.Read.QueryRowContext(ctx, depthQuery).Scan(&depth); err != nil {
+		return 0, oldest, err
+	}
+	if depth == 0 {
+		return 0, oldest, nil
+	}
+	ids, err := integrationIDs(ctx, g.main)
+	if err != nil {
+		return 0, oldest, err
+	}
+	for _, id := range ids {
+		var at sql.NullInt64
+		if err := g.db.Read.QueryRowContext(ctx, oldestQuery, id).Scan(&at); err != nil {
+			return 0, oldest, err
+		}
+		if at.Valid && (!oldest.Valid || at.Int64 < oldest.Int64) {
+			oldest = at
+		}
+	}
+	return depth, oldest, nil
+}
+
+func integrationIDs(ctx context.Context, main *db.DB) ([]string, error) {
+	rows, err := main.Read.QueryContext(ctx, `SELECT id FROM integrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

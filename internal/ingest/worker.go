@@ -30,7 +30,8 @@ type Integrations interface {
 
 // WorkerConfig wires the inbox worker. Zero tuning values mean the defaults.
 type WorkerConfig struct {
-	DB           *db.DB
+	DB           *db.DB // kycdesk.db: cases, and inbox_applied, the idempotency key of the worker's effects
+	Inbox        *db.DB // the inbox file (db.OpenInbox): the rows to process, marked done there
 	Sealer       *crypto.Sealer
 	Cases        *cases.Store
 	Integrations Integrations
@@ -40,6 +41,15 @@ type WorkerConfig struct {
 	Now          func() time.Time
 	// Wake signals that new inbox rows were committed (Inbox.Notify); the worker also polls.
 	Wake <-chan struct{}
+	// Arrivals counts submitted deliveries (Inbox.Arrivals): while they come faster than
+	// 500/s the worker paces itself to PaceRows, so acknowledgements keep the cores they
+	// need (pace.go). nil: no pacing.
+	Arrivals func() int64
+	AckWait  func() time.Duration // Inbox.AckWait: acknowledgements strained, the worker slows to 600 rows/s
+	PaceRows float64              // rows/s while deliveries arrive fast (default 1,000; negative: no pacing)
+	// Marks writes the rows' new states with the inbox committer's next transaction
+	// (Inbox.Mark). nil: the worker writes them in transactions of its own on Inbox.
+	Marks func(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
 
 	Workers       int           // rows processed at once, each on its own key (default 8: fetches are I/O)
 	MaxAttempts   int           // failed tries before a row is dead-lettered (default 8)
@@ -77,6 +87,9 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 	if c.MaxTracked <= 0 {
 		c.MaxTracked = 20000
 	}
+	if c.PaceRows == 0 {
+		c.PaceRows = 1000
+	}
 	if c.HTTP == nil {
 		c.HTTP = NewFetchClient()
 	}
@@ -94,16 +107,19 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 // key has at most one row in flight and its rows run in arrival order, while different
 // keys run on Workers goroutines at once (fetches are I/O). Results are committed by one
 // committer goroutine, many rows per transaction, each under a savepoint, so a row's case
-// changes, audit entry and "done" mark commit together and the disk is synced once per batch.
+// changes, audit entry and inbox_applied record commit together and the disk is synced once
+// per batch; then the rows are marked done in the inbox file (a second transaction there:
+// a row applied but not yet marked is recognised by inbox_applied and not applied again).
 type Worker struct {
 	cfg   WorkerConfig
 	integ *integrationCache
+	pace  *pacer
 }
 
 // NewWorker returns a worker; start it with Run.
 func NewWorker(cfg WorkerConfig) *Worker {
 	cfg = cfg.withDefaults()
-	return &Worker{cfg: cfg, integ: newIntegrationCache(cfg.Integrations, cfg.Now)}
+	return &Worker{cfg: cfg, integ: newIntegrationCache(cfg.Integrations, cfg.Now), pace: newPacer(cfg.Arrivals, cfg.AckWait, cfg.PaceRows)}
 }
 
 // Run processes inbox rows until ctx ends. Rows being fetched or committed when it ends are
@@ -212,7 +228,7 @@ func (w *Worker) loop(ctx context.Context, untilIdle bool) {
 
 	// Start from the inbox's end and read the backlog through the pending index; rows that
 	// come later are read by the cursor.
-	if err := w.cfg.DB.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM inbox`).Scan(&r.cursor); err != nil {
+	if err := w.cfg.Inbox.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM inbox`).Scan(&r.cursor); err != nil {
 		r.logScanError(err)
 	}
 	r.rescan()
@@ -253,7 +269,7 @@ func (r *run) scan() {
 		r.full = true
 		return
 	}
-	rows, err := r.w.cfg.DB.Read.QueryContext(r.ctx, qScanNew, r.cursor, scanPage)
+	rows, err := r.w.cfg.Inbox.Read.QueryContext(r.ctx, qScanNew, r.cursor, scanPage)
 	if err != nil {
 		r.logScanError(err)
 		return
@@ -276,7 +292,7 @@ func (r *run) rescan() {
 		if len(r.known) >= r.w.cfg.MaxTracked {
 			return
 		}
-		rows, err := r.w.cfg.DB.Read.QueryContext(r.ctx, qPendingRow, id)
+		rows, err := r.w.cfg.Inbox.Read.QueryContext(r.ctx, qPendingRow, id)
 		if err != nil {
 			r.logScanError(err)
 			return
@@ -286,7 +302,7 @@ func (r *run) rescan() {
 }
 
 func (r *run) untracked() ([]int64, error) {
-	rows, err := r.w.cfg.DB.Read.QueryContext(r.ctx, qPendingBelow, r.cursor)
+	rows, err := r.w.cfg.Inbox.Read.QueryContext(r.ctx, qPendingBelow, r.cursor)
 	if err != nil {
 		return nil, err
 	}

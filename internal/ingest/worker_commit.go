@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/kycdesk/kycdesk/db"
@@ -59,6 +60,7 @@ func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done 
 					break gather
 				}
 			}
+			batch = w.linger(ctx, commits, batch)
 			w.commit(ctx, batch)
 			for _, op := range batch {
 				w.logOutcome(op)
@@ -71,42 +73,57 @@ func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done 
 	}
 }
 
-// commit writes the batch in one transaction, each row under its own savepoint: a row whose
-// write fails is rolled back alone and turned into a retry in the same transaction.
+// commitLinger is how long a paced worker gathers rows before committing them: paced, it
+// finishes a row every millisecond or two, and committing each alone would sync kycdesk.db
+// hundreds of times a second on the disk the inbox syncs on.
+const commitLinger = 25 * time.Millisecond
+
+// linger adds the rows that finish within commitLinger while the worker is paced (pace.go).
+func (w *Worker) linger(ctx context.Context, commits <-chan *commitOp, batch []*commitOp) []*commitOp {
+	if len(batch) >= w.cfg.BatchMax || !w.pace.active() {
+		return batch
+	}
+	t := time.NewTimer(commitLinger)
+	defer t.Stop()
+	for len(batch) < w.cfg.BatchMax {
+		select {
+		case op := <-commits:
+			batch = append(batch, op)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit writes the batch: first the case changes in kycdesk.db, one transaction with each
+// row under its own savepoint (a row whose write fails is rolled back alone and turned into a
+// retry); then every row's new state in the inbox file, one transaction. Between the two a
+// crash leaves applied rows pending: inbox_applied (written with each case change) makes
+// their next run a no-op that only marks them done.
 func (w *Worker) commit(ctx context.Context, batch []*commitOp) {
 	now := w.cfg.Now()
-	err := w.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
-		for _, op := range batch {
-			if op.noWrite {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT inbox_row`); err != nil {
-				return err
-			}
-			if err := w.write(ctx, tx, op, now); err != nil {
-				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO inbox_row`); rerr != nil {
-					return rerr
+	err := w.applyCases(ctx, batch, now)
+	if err == nil {
+		err = w.inboxTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			for _, op := range batch {
+				if op.noWrite {
+					continue
 				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				w.cfg.Log.Error("applying inbox row failed", "inbox_id", op.id, "err", err)
-				op.note, op.prepared, op.outcome = "applying the result failed: "+err.Error(), nil, cases.Outcome{}
-				w.retry(op, now, 0)
 				if err := w.write(ctx, tx, op, now); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `RELEASE inbox_row`); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err == nil {
 		return
 	}
-	// Nothing of the batch was written: every row is still pending as it was.
+	// Nothing of the batch was marked in the inbox: every row is still pending as it was
+	// (the cases of an applied batch are kept; the next try only marks their rows done).
 	stopping := ctx.Err() != nil
 	if !stopping {
 		w.cfg.Log.Error("worker commit failed", "rows", len(batch), "err", err)
@@ -121,6 +138,49 @@ func (w *Worker) commit(ctx context.Context, batch []*commitOp) {
 	}
 }
 
+// inboxTx runs fn in a transaction on the inbox file: the committer's (Marks) or its own.
+func (w *Worker) inboxTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if w.cfg.Marks != nil {
+		return w.cfg.Marks(ctx, fn)
+	}
+	return w.cfg.Inbox.Tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+}
+
+// applyCases writes the batch's case changes in one kycdesk.db transaction. A row whose
+// apply fails becomes a retry (its inbox write comes in the second transaction).
+func (w *Worker) applyCases(ctx context.Context, batch []*commitOp, now time.Time) error {
+	if !slices.ContainsFunc(batch, func(op *commitOp) bool { return op.kind == opApply && !op.noWrite }) {
+		return nil
+	}
+	return w.cfg.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for _, op := range batch {
+			if op.noWrite || op.kind != opApply {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT inbox_row`); err != nil {
+				return err
+			}
+			var err error
+			if op.outcome, err = w.cfg.Cases.ApplyPrepared(ctx, tx, op.prepared); err != nil {
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO inbox_row`); rerr != nil {
+					return rerr
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				w.cfg.Log.Error("applying inbox row failed", "inbox_id", op.id, "err", err)
+				op.note, op.prepared, op.outcome = "applying the result failed: "+err.Error(), nil, cases.Outcome{}
+				w.retry(op, now, 0)
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE inbox_row`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// write writes one row's new state in the inbox file.
 func (w *Worker) write(ctx context.Context, tx *sql.Tx, op *commitOp, now time.Time) error {
 	note := op.note
 	if len(note) > maxLastError {
@@ -128,8 +188,9 @@ func (w *Worker) write(ctx context.Context, tx *sql.Tx, op *commitOp, now time.T
 	}
 	var err error
 	switch op.kind {
-	case opApply:
-		op.outcome, err = w.cfg.Cases.ApplyPrepared(ctx, tx, op.prepared)
+	case opApply: // applied in kycdesk.db already (applyCases)
+		_, err = tx.ExecContext(ctx, `UPDATE inbox SET state = 'done', processed_at = ?, case_id = ?, last_error = ''
+			WHERE id = ? AND state = 'pending'`, db.Millis(now), op.outcome.CaseID, op.id)
 	case opDone:
 		_, err = tx.ExecContext(ctx, `UPDATE inbox SET state = 'done', processed_at = ?, last_error = ?
 			WHERE id = ? AND state = 'pending'`, db.Millis(now), note, op.id)

@@ -32,7 +32,8 @@ import (
 type workerEnv struct {
 	t      testing.TB
 	ctx    context.Context
-	db     *db.DB
+	db     *db.DB // kycdesk.db
+	ib     *db.DB // the inbox file
 	sealer *crypto.Sealer
 	integ  *integration.Store
 	cases  *cases.Store
@@ -47,11 +48,11 @@ func newWorkerEnv(t testing.TB) *workerEnv {
 	t.Helper()
 	d, sealer := testkit.Store(t) // closes after the cleanup below has stopped the committer
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &workerEnv{t: t, ctx: ctx, db: d, sealer: sealer, now: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	e := &workerEnv{t: t, ctx: ctx, db: d, ib: testkit.Inbox(t, d), sealer: sealer, now: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	e.integ = integration.NewStore(d, sealer)
 	e.integ.Now = e.clock
 	e.cases = &cases.Store{DB: d, Sealer: sealer, Now: e.clock, Routing: cases.Routing{SLA: cases.DefaultSLA}}
-	e.inbox = ingest.New(d, sealer, nil, nil, e.clock, ingest.Options{})
+	e.inbox = ingest.New(e.ib, d, sealer, nil, nil, e.clock, ingest.Options{})
 	e.api = newFakeAPI(t)
 	done := make(chan struct{})
 	go func() {
@@ -79,7 +80,7 @@ func (e *workerEnv) advance(d time.Duration) {
 
 // worker returns a worker with test-friendly settings; tune lets a test change them.
 func (e *workerEnv) worker(tune ...func(*ingest.WorkerConfig)) *ingest.Worker {
-	cfg := ingest.WorkerConfig{DB: e.db, Sealer: e.sealer, Cases: e.cases, Integrations: e.integ,
+	cfg := ingest.WorkerConfig{DB: e.db, Inbox: e.ib, Marks: e.inbox.Mark, Sealer: e.sealer, Cases: e.cases, Integrations: e.integ,
 		Log: slog.New(slog.DiscardHandler), Now: e.clock, LowConfidence: 80}
 	for _, f := range tune {
 		f(&cfg)
@@ -144,7 +145,7 @@ func (e *workerEnv) row(id int64) inboxState {
 	var s inboxState
 	var next int64
 	var caseID *string
-	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT state, attempts, next_attempt_at, last_error, case_id FROM inbox WHERE id = ?`, id).
+	if err := e.ib.Read.QueryRowContext(e.ctx, `SELECT state, attempts, next_attempt_at, last_error, case_id FROM inbox WHERE id = ?`, id).
 		Scan(&s.State, &s.Attempts, &next, &s.LastError, &caseID); err != nil {
 		e.t.Fatal(err)
 	}
@@ -168,11 +169,22 @@ func (e *workerEnv) caseOf(rowID int64) *cases.Case {
 	return c
 }
 
+// count and exec run on kycdesk.db; countInbox and execInbox on the inbox file.
 func (e *workerEnv) count(q string, args ...any) int {
 	e.t.Helper()
+	return countOn(e.t, e.ctx, e.db, q, args...)
+}
+
+func (e *workerEnv) countInbox(q string, args ...any) int {
+	e.t.Helper()
+	return countOn(e.t, e.ctx, e.ib, q, args...)
+}
+
+func countOn(t testing.TB, ctx context.Context, d *db.DB, q string, args ...any) int {
+	t.Helper()
 	var n int
-	if err := e.db.Read.QueryRowContext(e.ctx, q, args...).Scan(&n); err != nil {
-		e.t.Fatal(err)
+	if err := d.Read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
@@ -180,6 +192,13 @@ func (e *workerEnv) count(q string, args ...any) int {
 func (e *workerEnv) exec(q string, args ...any) {
 	e.t.Helper()
 	if _, err := e.db.Write.ExecContext(e.ctx, q, args...); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *workerEnv) execInbox(q string, args ...any) {
+	e.t.Helper()
+	if _, err := e.ib.Write.ExecContext(e.ctx, q, args...); err != nil {
 		e.t.Fatal(err)
 	}
 }

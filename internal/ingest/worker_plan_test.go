@@ -10,7 +10,7 @@ import (
 // TestWorkerQueryPlans pins the claimer's access paths: new rows by primary-key range, the
 // backlog by the pending index. Either way round, every wake-up would read the whole inbox.
 func TestWorkerQueryPlans(t *testing.T) {
-	d := testkit.DB(t)
+	d := testkit.Inbox(t, testkit.DB(t))
 	for _, tc := range []struct {
 		query string
 		args  []any

@@ -62,6 +62,10 @@ func (w *Worker) processLoop(ctx context.Context, jobs <-chan job, commits chan<
 		case <-ctx.Done():
 			return
 		case j := <-jobs:
+			if !w.pace.wait(ctx) {
+				done <- &commitOp{id: j.id, key: j.key, kind: opAbandon}
+				return
+			}
 			start := time.Now()
 			op := w.process(ctx, j)
 			op.started = start
@@ -142,7 +146,7 @@ func (w *Worker) process(ctx context.Context, j job) *commitOp {
 func (w *Worker) loadRow(ctx context.Context, rowID int64) (*inboxRow, error) {
 	var row inboxRow
 	var received int64
-	err := w.cfg.DB.Read.QueryRowContext(ctx, `SELECT id, integration_id, delivery_key, received_at, payload, encrypted,
+	err := w.cfg.Inbox.Read.QueryRowContext(ctx, `SELECT id, integration_id, delivery_key, received_at, payload, encrypted,
 		attempts, state FROM inbox WHERE id = ?`, rowID).Scan(&row.id, &row.integrationID, &row.deliveryKey, &received,
 		&row.payload, &row.encrypted, &row.attempts, &row.state)
 	if err != nil {

@@ -43,10 +43,11 @@ func TestWorkerReprocessIsIdempotent(t *testing.T) {
 	c := e.caseOf(rowID)
 	auditBefore := e.verifyAudit()
 
-	// A crash after the case committed but before anyone saw it cannot leave the row pending
-	// (one transaction); the nearest thing is the row coming back: put it back and run again.
-	e.exec(`UPDATE inbox SET state = 'pending', case_id = NULL, processed_at = NULL WHERE id = ?`, rowID)
-	e.drain(e.worker())
+	// A crash after the case committed in kycdesk.db but before the row was marked done in
+	// the inbox file leaves the row pending: put it back so and run again. inbox_applied
+	// makes the second run mark it done without a second case, check or audit entry.
+	e.execInbox(`UPDATE inbox SET state = 'pending', case_id = NULL, processed_at = NULL WHERE id = ?`, rowID)
+	e.drain(e.worker(func(c *ingest.WorkerConfig) { c.Marks = nil })) // marks in the worker's own transaction
 	// The provider redelivers under a new delivery id: still one case.
 	again := e.deliver(in, "d-1-redelivered", body)
 	e.drain(e.worker())
@@ -390,7 +391,7 @@ func TestWorkerKeepsOrderPerCase(t *testing.T) {
 			t.Errorf("ref-%d timeline = %v, want %v", r, kinds, want)
 		}
 	}
-	if n := e.count(`SELECT COUNT(*) FROM inbox WHERE state <> 'done'`); n != 0 {
+	if n := e.countInbox(`SELECT COUNT(*) FROM inbox WHERE state <> 'done'`); n != 0 {
 		t.Errorf("%d rows not done", n)
 	}
 	e.verifyAudit()

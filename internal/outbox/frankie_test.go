@@ -68,11 +68,12 @@ func newFrankieEnv(t *testing.T, decisionURL string) *frankieEnv {
 	}
 	e.in = in
 	ctx, cancel := context.WithCancel(context.Background())
-	e.inbox = ingest.New(e.db, e.sealer, nil, nil, nil, ingest.Options{})
+	ib := testkit.Inbox(t, e.db)
+	e.inbox = ingest.New(ib, e.db, e.sealer, nil, nil, nil, ingest.Options{})
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.inbox.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e.ingest = ingest.NewWorker(ingest.WorkerConfig{DB: e.db, Sealer: e.sealer, Cases: e.cases, Integrations: e.integ,
+	e.ingest = ingest.NewWorker(ingest.WorkerConfig{DB: e.db, Inbox: ib, Marks: e.inbox.Mark, Sealer: e.sealer, Cases: e.cases, Integrations: e.integ,
 		Log: slog.New(slog.DiscardHandler)})
 
 	// The webhook endpoint: /webhooks/frankieone/{integrationID}/{requestID}.

@@ -7,6 +7,7 @@ package testkit
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/kycdesk/kycdesk/db"
@@ -100,4 +101,16 @@ func AuditActions(t testing.TB, d *db.DB, subject string) []string {
 		out = append(out, en.Action)
 	}
 	return out
+}
+
+// Inbox opens the inbox file (db.OpenInbox) beside main, in main's directory; it closes when
+// the test ends, after any cleanup registered later.
+func Inbox(t testing.TB, main *db.DB) *db.DB {
+	t.Helper()
+	d, err := db.OpenInbox(context.Background(), filepath.Dir(main.Path), main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
