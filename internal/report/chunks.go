@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"runtime"
 	"sync"
@@ -35,10 +34,11 @@ type chunk struct {
 	done chan struct{}
 }
 
-// chunked streams the rows of [from, to) in created_at order: format writes one case's
-// record from the row (its query selects the columns after created_at and id).
-func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols string,
-	newFormatter func() func(rows *sql.Rows, w *csv.Writer) error) error {
+// chunked streams the rows of [from, to) in created_at order: each chunk selects cols
+// from tables (cases, perhaps joined to others through their keys), and format appends one
+// case's CSV record, line end included, from the row.
+func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols, tables string,
+	newFormatter func() func(rows *sql.Rows, buf *bytes.Buffer) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := rp.Workers
@@ -99,7 +99,7 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 			defer wg.Done()
 			format := newFormatter()
 			for c := range jobs {
-				c.err = rp.readChunk(ctx, c, from, to, cols, format)
+				c.err = rp.readChunk(ctx, c, to, cols, tables, format)
 				close(c.done)
 			}
 		}()
@@ -130,32 +130,27 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 	return err
 }
 
-func (rp *Reporter) readChunk(ctx context.Context, c *chunk, from, to int64, cols string, format func(*sql.Rows, *csv.Writer) error) error {
+func (rp *Reporter) readChunk(ctx context.Context, c *chunk, to int64, cols, tables string, format func(*sql.Rows, *bytes.Buffer) error) error {
 	// Both ends must be bounds of the index range: with `created_at < to` beside the upper
 	// row value, SQLite bounds the range by that instead and walks on to the end of the
 	// range for every chunk (TestReportQueriesUseIndexes holds the plan).
-	q := `SELECT ` + cols + ` FROM cases WHERE (created_at, id) > (?, ?) AND created_at < ?`
+	q := `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND cases.created_at < ?`
 	args := []any{c.lo.at, c.lo.id, to}
 	if c.hi != nil {
-		q = `SELECT ` + cols + ` FROM cases WHERE (created_at, id) > (?, ?) AND (created_at, id) <= (?, ?)`
+		q = `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND (cases.created_at, cases.id) <= (?, ?)`
 		args = []any{c.lo.at, c.lo.id, c.hi.at, c.hi.id}
 	}
-	q += ` ORDER BY created_at, id`
+	q += ` ORDER BY cases.created_at, cases.id`
 	rows, err := rp.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	w := csv.NewWriter(&c.buf)
 	for rows.Next() {
-		if err := format(rows, w); err != nil {
+		if err := format(rows, &c.buf); err != nil {
 			return err
 		}
 		c.rows++
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	w.Flush()
-	return w.Error()
+	return rows.Err()
 }
