@@ -210,3 +210,24 @@ func TestCasesRowMatchesGoWriter(t *testing.T) {
 		}
 	}
 }
+
+// TestCasesChunkPlans: a chunk of the cases report reads a range of cases_created bounded
+// at both ends (or up to the range's end) in its order, and a case read again is found by
+// its rowid.
+func TestCasesChunkPlans(t *testing.T) {
+	d := testkit.DB(t)
+	for _, tt := range []struct {
+		query string
+		args  []any
+		want  string
+	}{
+		{chunkQuery(casesFast(1), "cases", true), []any{1, "", 5, "x"}, "SEARCH cases USING INDEX cases_created ((created_at,id)>(?,?) AND (created_at,id)<(?,?))"},
+		{chunkQuery(casesFast(1), "cases", false), []any{1, "", 9}, "SEARCH cases USING INDEX cases_created ((created_at,id)>(?,?) AND created_at<?)"},
+		{`SELECT ` + casesRow(1) + ` FROM cases WHERE rowid = ?`, []any{1}, "SEARCH cases USING INTEGER PRIMARY KEY (rowid=?)"},
+	} {
+		plan := strings.Join(testkit.QueryPlan(t, d, tt.query, tt.args...), "; ")
+		if plan != tt.want {
+			t.Errorf("plan %q, want %q", plan, tt.want)
+		}
+	}
+}

@@ -151,14 +151,11 @@ func (rp *Reporter) readChunk(ctx context.Context, c *chunk, to int64, cols, tab
 	// Both ends must be bounds of the index range: with `created_at < to` beside the upper
 	// row value, SQLite bounds the range by that instead and walks on to the end of the
 	// range for every chunk (TestReportQueriesUseIndexes holds the plan).
-	q := `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND cases.created_at < ?`
 	args := []any{c.lo.at, c.lo.id, to}
 	if c.hi != nil {
-		q = `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND (cases.created_at, cases.id) <= (?, ?)`
 		args = []any{c.lo.at, c.lo.id, c.hi.at, c.hi.id}
 	}
-	q += ` ORDER BY cases.created_at, cases.id`
-	rows, err := rp.Read.QueryContext(ctx, q, args...)
+	rows, err := rp.Read.QueryContext(ctx, chunkQuery(cols, tables, c.hi != nil), args...)
 	if err != nil {
 		return err
 	}
@@ -170,4 +167,14 @@ func (rp *Reporter) readChunk(ctx context.Context, c *chunk, to int64, cols, tab
 		c.rows++
 	}
 	return rows.Err()
+}
+
+// chunkQuery reads a chunk: from (created_at, id) > (?, ?) up to the range's end
+// (created_at < ?), or, bounded, up to (created_at, id) <= (?, ?).
+func chunkQuery(cols, tables string, bounded bool) string {
+	q := `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND cases.created_at < ?`
+	if bounded {
+		q = `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND (cases.created_at, cases.id) <= (?, ?)`
+	}
+	return q + ` ORDER BY cases.created_at, cases.id`
 }
