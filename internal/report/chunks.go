@@ -28,6 +28,11 @@ var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // keeps the rest. A second export waits for the first to finish, or for its own context.
 var exportSlot = make(chan struct{}, 1)
 
+// DefaultNice is the niceness of the cases report's workers: the server's other work
+// (webhooks are acknowledged while an export runs) goes first for the cores. See
+// BENCHMARKS.md, "Faster cases export (exportspeed)".
+const DefaultNice = 10
+
 // key is a position in the cases_created index.
 type key struct {
 	at int64
@@ -61,6 +66,10 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 		// One core is left to the rest of the server: webhooks are acknowledged while an
 		// export runs (BENCHMARKS.md, "Reports": ingest beside an export).
 		workers = max(1, min(runtime.GOMAXPROCS(0)-1, 4))
+	}
+	nice := rp.Nice
+	if nice == 0 {
+		nice = DefaultNice
 	}
 	jobs := make(chan *chunk)
 	order := make(chan *chunk, workers+1)
@@ -112,6 +121,7 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			lowerPriority(nice)
 			format := newFormatter()
 			for c := range jobs {
 				c.err = rp.readChunk(ctx, c, to, cols, tables, format)
