@@ -231,3 +231,65 @@ func TestCasesChunkPlans(t *testing.T) {
 		}
 	}
 }
+
+// blockingSink holds the first chunk (its second write: the header is the first) until
+// release is closed.
+type blockingSink struct {
+	bytes.Buffer
+	writes  int
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingSink) Write(p []byte) (int, error) {
+	if s.writes++; s.writes == 2 {
+		close(s.held)
+		<-s.release
+	}
+	return s.Buffer.Write(p)
+}
+
+func (*blockingSink) Flush() error { return nil }
+
+// TestOneCasesExportAtATime: while one cases export runs, a second waits for it (and
+// gives up with its context), then runs once the first is done.
+func TestOneCasesExportAtATime(t *testing.T) {
+	d := testkit.DB(t)
+	base := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	ms := db.Millis(base)
+	if _, err := d.Write.Exec(`INSERT INTO integrations (id, name, provider, auth_mode, created_at, updated_at) VALUES ('i1', 'one', 'generic', 'hmac', ?, ?)`, ms, ms); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := d.Write.Exec(`INSERT INTO cases (id, integration_id, provider, reference, status, result, risk_level, result_at,
+			full_name, sla_due, created_at, updated_at) VALUES (?, 'i1', 'generic', ?, 'new', 'review', 'low', ?, 'Name', ?, ?, ?)`,
+			fmt.Sprint("c", i), fmt.Sprint("ref", i), ms+int64(i), ms+86_400_000, ms+int64(i), ms+int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rp := &Reporter{Read: d.Read, Now: func() time.Time { return base }}
+	rg := Range{From: base, To: base.AddDate(0, 0, 1)}
+	first := &blockingSink{held: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		n, err := rp.Write(context.Background(), "cases", rg, first)
+		if err == nil && n != 10 {
+			err = fmt.Errorf("%d rows", n)
+		}
+		done <- err
+	}()
+	<-first.held
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var second bufSink
+	if _, err := rp.Write(ctx, "cases", rg, &second); err != context.DeadlineExceeded {
+		t.Fatalf("second export while the first runs: %v, want it to wait until its deadline", err)
+	}
+	close(first.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rp.Write(context.Background(), "cases", rg, &second); err != nil || n != 10 {
+		t.Fatalf("second export after the first: %d, %v", n, err)
+	}
+}
