@@ -30,6 +30,7 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 	seconds := f.Int("seconds", 10, "how long each run drives load")
 	concurrency := f.Int("concurrency", 32, "concurrent senders")
 	workers := f.Int("workers", 0, "export workers (0: the server's default, one fewer than the CPUs)")
+	nice := f.Int("nice", 0, "niceness of the export workers' threads (0: the server's default, report.DefaultNice; -1: the process's own)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 				return err
 			}
 			defer reader.Close()
-			rp := &report.Reporter{Read: reader.Read, Now: time.Now, Workers: *workers}
+			rp := &report.Reporter{Read: reader.Read, Now: time.Now, Workers: *workers, Nice: *nice}
 			r := report.Range{From: first.Truncate(24 * time.Hour), To: time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)}
 			go func() {
 				t0 := time.Now()

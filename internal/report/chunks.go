@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"runtime"
 	"sync"
@@ -20,6 +19,20 @@ import (
 
 const chunkRows = 4096
 
+// bufs holds the chunks' buffers for the next chunk (a chunk is about 650 KB of CSV):
+// growing fresh ones cost a few percent of an export's CPU in clearing memory.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// exportSlot lets one cases export at a time read and format: each takes up to Workers
+// cores, and the server's other work (webhooks are acknowledged while an export runs)
+// keeps the rest. A second export waits for the first to finish, or for its own context.
+var exportSlot = make(chan struct{}, 1)
+
+// DefaultNice is the niceness of the cases report's workers: the server's other work
+// (webhooks are acknowledged while an export runs) goes first for the cores. See
+// BENCHMARKS.md, "Faster cases export (exportspeed)".
+const DefaultNice = 10
+
 // key is a position in the cases_created index.
 type key struct {
 	at int64
@@ -29,16 +42,23 @@ type key struct {
 type chunk struct {
 	lo   key
 	hi   *key // nil: up to the end of the range
-	buf  bytes.Buffer
+	buf  *bytes.Buffer
 	rows int64
 	err  error
 	done chan struct{}
 }
 
-// chunked streams the rows of [from, to) in created_at order: format writes one case's
-// record from the row (its query selects the columns after created_at and id).
-func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols string,
-	newFormatter func() func(rows *sql.Rows, w *csv.Writer) error) error {
+// chunked streams the rows of [from, to) in created_at order: each chunk selects cols
+// from tables (cases, perhaps joined to others through their keys), and format appends one
+// case's CSV record, line end included, from the row.
+func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols, tables string,
+	newFormatter func() func(rows *sql.Rows, buf *bytes.Buffer) error) error {
+	select {
+	case exportSlot <- struct{}{}:
+		defer func() { <-exportSlot }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := rp.Workers
@@ -46,6 +66,10 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 		// One core is left to the rest of the server: webhooks are acknowledged while an
 		// export runs (BENCHMARKS.md, "Reports": ingest beside an export).
 		workers = max(1, min(runtime.GOMAXPROCS(0)-1, 4))
+	}
+	nice := rp.Nice
+	if nice == 0 {
+		nice = DefaultNice
 	}
 	jobs := make(chan *chunk)
 	order := make(chan *chunk, workers+1)
@@ -66,7 +90,7 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 				boundsErr <- err
 				return
 			}
-			c := &chunk{lo: lo, done: make(chan struct{})}
+			c := &chunk{lo: lo, buf: bufs.Get().(*bytes.Buffer), done: make(chan struct{})}
 			if !last {
 				h := hi
 				c.hi = &h
@@ -97,9 +121,10 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			lowerPriority(nice)
 			format := newFormatter()
 			for c := range jobs {
-				c.err = rp.readChunk(ctx, c, from, to, cols, format)
+				c.err = rp.readChunk(ctx, c, to, cols, tables, format)
 				close(c.done)
 			}
 		}()
@@ -119,6 +144,8 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 				err = t.sink.Flush()
 			}
 		}
+		c.buf.Reset()
+		bufs.Put(c.buf)
 		if err != nil {
 			cancel() // stop the bounds and the workers; keep draining order
 		}
@@ -130,32 +157,34 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols 
 	return err
 }
 
-func (rp *Reporter) readChunk(ctx context.Context, c *chunk, from, to int64, cols string, format func(*sql.Rows, *csv.Writer) error) error {
+func (rp *Reporter) readChunk(ctx context.Context, c *chunk, to int64, cols, tables string, format func(*sql.Rows, *bytes.Buffer) error) error {
 	// Both ends must be bounds of the index range: with `created_at < to` beside the upper
 	// row value, SQLite bounds the range by that instead and walks on to the end of the
 	// range for every chunk (TestReportQueriesUseIndexes holds the plan).
-	q := `SELECT ` + cols + ` FROM cases WHERE (created_at, id) > (?, ?) AND created_at < ?`
 	args := []any{c.lo.at, c.lo.id, to}
 	if c.hi != nil {
-		q = `SELECT ` + cols + ` FROM cases WHERE (created_at, id) > (?, ?) AND (created_at, id) <= (?, ?)`
 		args = []any{c.lo.at, c.lo.id, c.hi.at, c.hi.id}
 	}
-	q += ` ORDER BY created_at, id`
-	rows, err := rp.Read.QueryContext(ctx, q, args...)
+	rows, err := rp.Read.QueryContext(ctx, chunkQuery(cols, tables, c.hi != nil), args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	w := csv.NewWriter(&c.buf)
 	for rows.Next() {
-		if err := format(rows, w); err != nil {
+		if err := format(rows, c.buf); err != nil {
 			return err
 		}
 		c.rows++
 	}
-	if err := rows.Err(); err != nil {
-		return err
+	return rows.Err()
+}
+
+// chunkQuery reads a chunk: from (created_at, id) > (?, ?) up to the range's end
+// (created_at < ?), or, bounded, up to (created_at, id) <= (?, ?).
+func chunkQuery(cols, tables string, bounded bool) string {
+	q := `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND cases.created_at < ?`
+	if bounded {
+		q = `SELECT ` + cols + ` FROM ` + tables + ` WHERE (cases.created_at, cases.id) > (?, ?) AND (cases.created_at, cases.id) <= (?, ?)`
 	}
-	w.Flush()
-	return w.Error()
+	return q + ` ORDER BY cases.created_at, cases.id`
 }

@@ -93,6 +93,9 @@ type Reporter struct {
 	// Workers read and format the cases report's chunks side by side; 0 means one fewer
 	// than the CPUs (at least one, at most four).
 	Workers int
+	// Nice is the niceness of the cases report's workers (Linux: their threads alone);
+	// 0 means DefaultNice, below 0 the server's own.
+	Nice int
 }
 
 // Write streams report name for r into w and returns the number of data rows written.
