@@ -87,11 +87,13 @@ func appendFastRecord(dst, row []byte, integrations, users map[string][]byte) (o
 	return dst, rowid, true, err
 }
 
+// breachedSQL is slaCase.breached in SQL: the decision's time, or for an open case now (or
+// when its running pause began), after sla_due, which already includes finished pauses.
 func breachedSQL(now int64) string {
 	n := strconv.FormatInt(now, 10)
-	decided := "CASE WHEN status IN ('approved', 'rejected') AND decided_at IS NOT NULL THEN decided_at ELSE " + n + " END"
-	paused := "sla_paused_ms + CASE WHEN sla_paused_at IS NOT NULL AND " + n + " > sla_paused_at THEN " + n + " - sla_paused_at ELSE 0 END"
-	return "CASE WHEN sla_due IS NOT NULL AND (" + decided + ") > sla_due + " + paused + " THEN 'y' ELSE 'n' END"
+	end := "CASE WHEN status IN ('approved', 'rejected') AND decided_at IS NOT NULL THEN decided_at" +
+		" WHEN sla_paused_at IS NOT NULL AND " + n + " > sla_paused_at THEN sla_paused_at ELSE " + n + " END"
+	return "CASE WHEN sla_due IS NOT NULL AND (" + end + ") > sla_due THEN 'y' ELSE 'n' END"
 }
 
 // casesRow is the select list of the cases report's chunks. now (unix milliseconds)

@@ -90,8 +90,8 @@ const flushEvery = 2000
 type Reporter struct {
 	Read *sql.DB
 	Now  func() time.Time
-	// Workers read and format the cases report's chunks side by side; 0 means one fewer
-	// than the CPUs (at least one, at most four).
+	// Workers read and format the cases report's chunks side by side; 0 means one per
+	// CPU (at most four), niced.
 	Workers int
 	// Nice is the niceness of the cases report's workers (Linux: their threads alone);
 	// 0 means DefaultNice, below 0 the server's own.
