@@ -208,7 +208,7 @@ func (s *Store) walkQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 		page.Items = page.Items[:limit]
 		page.Next = s.sealQueueCursor(f.cursorAt(page.Items[limit-1]))
 	case walked == maxSearchWalk:
-		page.Next, page.Partial = s.sealQueueCursor(f.cursorAt(last)), true
+		page.Next, page.Partial = s.sealQueueCursor(f.cursorAt(last)), len(page.Items) < limit
 	}
 	return page, nil
 }
