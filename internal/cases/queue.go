@@ -99,6 +99,11 @@ type QueueItem struct {
 type QueuePage struct {
 	Items []QueueItem
 	Next  string
+	// Partial: a search's walk over the queue stopped after maxSearchWalk cases with fewer
+	// than a page of matches. Items are the matches among those cases and Next continues
+	// the walk after them (pages of a search may be short; together they list the same
+	// cases in the same order). The page should suggest refining the search.
+	Partial bool
 }
 
 // ParseQueueFilter validates the parameters of a queue request. Every error is errs.Invalid
@@ -279,6 +284,9 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	if err != nil {
 		return QueuePage{}, err
 	}
+	if len(f.search) > 0 && !cand.few {
+		return s.walkQueue(ctx, f, limit)
+	}
 	q, args := f.queueSQL(limit + 1) // one more tells whether a next page exists
 	if cand.few {
 		q, args = f.candidateSQL(cand.json, limit+1)
@@ -290,19 +298,9 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	defer rows.Close()
 	var page QueuePage
 	for rows.Next() {
-		var it QueueItem
-		var email, name, decision sql.NullString
-		var decidedAt sql.NullInt64
-		var due, updated int64
-		if err := rows.Scan(&it.ID, &it.Reference, &it.FullName, &it.ExternalID, &it.Provider, &it.IntegrationName,
-			&it.Status, &it.Result, &it.RiskLevel, &it.RiskDerived, &it.FourEyes, &it.Round, &due, &email, &name,
-			&decision, &decidedAt, &updated); err != nil {
+		it, err := scanQueueItem(rows)
+		if err != nil {
 			return QueuePage{}, err
-		}
-		it.SLADue, it.UpdatedAt = db.Time(due), db.Time(updated)
-		it.AssigneeEmail, it.AssigneeName, it.Decision = email.String, name.String, decision.String
-		if decidedAt.Valid {
-			it.DecidedAt = db.Time(decidedAt.Int64)
 		}
 		page.Items = append(page.Items, it)
 	}
@@ -311,17 +309,40 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		c := queueCursor{queue: f.Queue, key: db.Millis(last.SLADue), id: last.ID}
-		if f.Queue == QueueDecided {
-			c.key = db.Millis(last.UpdatedAt)
-			if !last.DecidedAt.IsZero() {
-				c.key = db.Millis(last.DecidedAt)
-			}
-		}
-		page.Next = s.sealQueueCursor(c)
+		page.Next = s.sealQueueCursor(f.cursorAt(page.Items[limit-1]))
 	}
 	return page, nil
+}
+
+// scanQueueItem reads one row of queueColumns (after dest, columns before them).
+func scanQueueItem(rows *sql.Rows, dest ...any) (QueueItem, error) {
+	var it QueueItem
+	var email, name, decision sql.NullString
+	var decidedAt sql.NullInt64
+	var due, updated int64
+	if err := rows.Scan(append(dest, &it.ID, &it.Reference, &it.FullName, &it.ExternalID, &it.Provider,
+		&it.IntegrationName, &it.Status, &it.Result, &it.RiskLevel, &it.RiskDerived, &it.FourEyes, &it.Round, &due,
+		&email, &name, &decision, &decidedAt, &updated)...); err != nil {
+		return QueueItem{}, err
+	}
+	it.SLADue, it.UpdatedAt = db.Time(due), db.Time(updated)
+	it.AssigneeEmail, it.AssigneeName, it.Decision = email.String, name.String, decision.String
+	if decidedAt.Valid {
+		it.DecidedAt = db.Time(decidedAt.Int64)
+	}
+	return it, nil
+}
+
+// cursorAt is the position of it in f's queue order.
+func (f QueueFilter) cursorAt(it QueueItem) queueCursor {
+	c := queueCursor{queue: f.Queue, key: db.Millis(it.SLADue), id: it.ID}
+	if f.Queue == QueueDecided {
+		c.key = db.Millis(it.UpdatedAt)
+		if !it.DecidedAt.IsZero() {
+			c.key = db.Millis(it.DecidedAt)
+		}
+	}
+	return c
 }
 
 // tallySQL answers every queue's count under f's risk and provider filters from

@@ -29,3 +29,13 @@ func (f QueueFilter) ForceWalk() QueueFilter {
 
 // Where exposes a queue's condition (for comparing tallies with COUNT(*)).
 func (f QueueFilter) Where() (string, []any) { return f.where() }
+
+// WalkSQL exposes the page query of a search that walks the queue.
+func (f QueueFilter) WalkSQL() (string, []any) { return f.walkSQL() }
+
+// SetSearchWalk sets how many cases a walk checks per request, until restore is called.
+func SetSearchWalk(n int) (restore func()) {
+	old := maxSearchWalk
+	maxSearchWalk = n
+	return func() { maxSearchWalk = old }
+}

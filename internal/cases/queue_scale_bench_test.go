@@ -2,6 +2,7 @@ package cases_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,11 +22,17 @@ func BenchmarkQueueQueriesAtScale(b *testing.B) {
 		b.Skip("KYCDESK_BENCH_DATA is not set (a data dir seeded by kycdesk bench queues)")
 	}
 	ctx := context.Background()
-	d, err := db.OpenFile(ctx, filepath.Join(dir, db.FileName))
+	// Read-only and without migrating: the seeded dir may hold an older schema (the queue
+	// reads need only 00001-00006 and 00009), and a benchmark must not change it.
+	r, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, db.FileName)+
+		"?mode=ro&_query_only=1&_busy_timeout=10000&_cache_size=-32000")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer d.Close()
+	defer r.Close()
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	d := &db.DB{Read: r, Write: r, Path: filepath.Join(dir, db.FileName)}
 	key, err := crypto.LoadMasterKey(dir)
 	if err != nil {
 		b.Fatal(err)

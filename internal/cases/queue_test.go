@@ -484,6 +484,11 @@ func TestQueuePlans(t *testing.T) {
 							f := e.filter(p, e.ana)
 							sql, args := f.QueueSQL(51)
 							check(t, sql, args, wantIndex(q, risk, provider))
+							if search != "" {
+								// The bounded walk of a search reads the same range.
+								sql, args = f.WalkSQL()
+								check(t, sql, args, wantIndex(q, risk, provider))
+							}
 							// The same page over the search's candidates: rowid lookups of at
 							// most SearchCountLimit cases, then a sort of those.
 							sql, args = f.CandidateSQL(cand, 51)

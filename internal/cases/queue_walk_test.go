@@ -1,0 +1,78 @@
+package cases_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/cases"
+)
+
+// TestQueueSearchWalkIsBounded: a search that walks the queue checks at most maxSearchWalk
+// cases per request. A walk that finds fewer than a page of matches in them returns those
+// found, marked Partial, with a Next that continues after the last case checked: paging to
+// the end lists exactly the cases, in the same order, of an unbounded walk.
+func TestQueueSearchWalkIsBounded(t *testing.T) {
+	e := newQueueEnv(t)
+	const n = 250
+	for i := range n {
+		name := "Khách hàng"
+		if i%9 == 0 {
+			name = "Hoàng Yến"
+		} else if i%4 == 0 {
+			name = "Nguyễn Hoàng"
+		}
+		caseID := e.seed(e.src, fmt.Sprintf("vrf-%04d", i), name, "", cases.RiskLow)
+		e.exec(`UPDATE cases SET sla_due = ? WHERE id = ?`, db.Millis(e.now.Add(time.Duration(n-i/10)*time.Minute)), caseID)
+		if i%5 == 0 {
+			e.set(caseID, cases.StatusApproved, 0)
+			e.exec(`UPDATE cases SET decided_at = ? WHERE id = ?`, db.Millis(e.now.Add(time.Duration(i/10)*time.Second)), caseID)
+		}
+	}
+	// pages lists the search's pages, walking the queue, with at most walk cases per request.
+	pages := func(p cases.QueueParams, size, walk int) (refs []string, partial int) {
+		t.Helper()
+		defer cases.SetSearchWalk(walk)()
+		for range 1000 {
+			page, err := e.store.ListQueue(e.ctx, e.filter(p, e.ana).ForceWalk(), size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) > size || page.Partial && (len(page.Items) >= size || page.Next == "") {
+				t.Fatalf("page of %d (limit %d), partial %v, next %q", len(page.Items), size, page.Partial, page.Next)
+			}
+			if page.Partial {
+				partial++
+			}
+			for _, it := range page.Items {
+				refs = append(refs, it.Reference)
+			}
+			if page.Next == "" {
+				return refs, partial
+			}
+			p.After = page.Next
+		}
+		t.Fatal("paging does not end")
+		return nil, 0
+	}
+	for _, q := range []string{cases.QueueUnassigned, cases.QueueDecided} {
+		p := cases.QueueParams{Queue: q, Q: "Hoàng Yến"}
+		want, partial := pages(p, 7, 100000)
+		if partial != 0 || len(want) == 0 {
+			t.Fatalf("%s: unbounded walk: %d matches, %d partial pages", q, len(want), partial)
+		}
+		for _, walk := range []int{1, 5, 20} {
+			for _, size := range []int{1, 3, 50} {
+				got, partial := pages(p, size, walk)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s walk %d size %d: got %q, want %q", q, walk, size, got, want)
+				}
+				if partial == 0 && size > walk {
+					t.Errorf("%s walk %d size %d: no page stopped at the bound", q, walk, size)
+				}
+			}
+		}
+	}
+}
