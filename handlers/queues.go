@@ -40,7 +40,7 @@ func (s *Server) queues(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, fiber.StatusOK, views.QueuesPage(viewer(c), views.QueueView{
 		Queue: f.Queue, Risk: f.Risk, Provider: f.Provider, Q: f.Search, Counts: counts, Items: page.Items,
-		Next: page.Next, Paged: f.Paged(), Now: s.Now(), ShowMine: canBeAssigned(id.Role), FlashKind: kind, FlashMsg: msg,
+		Next: page.Next, Paged: f.Paged(), Partial: page.Partial, Now: s.Now(), ShowMine: canBeAssigned(id.Role), FlashKind: kind, FlashMsg: msg,
 		Review: review,
 	}))
 }

@@ -212,6 +212,10 @@ func (s *Store) searchTerms(ctx context.Context, words []string) ([]string, erro
 // whole queue for one page. A var for the tests.
 var maxSearchWalk = 1500
 
+// SearchWalkLimit is how many cases of the queue one page of a common search checks (the
+// queue page says so when a page comes back short: QueuePage.Partial).
+func SearchWalkLimit() int { return maxSearchWalk }
+
 // walkSQL is the page query of f's walk: the queue's index in order from f's position, at
 // most maxSearchWalk rows, each with whether it matches every search word (first column).
 func (f QueueFilter) walkSQL() (string, []any) {
