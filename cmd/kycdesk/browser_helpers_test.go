@@ -8,11 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +26,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/kycdesk/kycdesk/internal/webhookauth"
 )
 
 // stepTimeout bounds one browser step (a navigation, a wait for an element). Steps wait
@@ -604,4 +608,37 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// signedRequest is a POST of body to target, signed as Standard Webhooks with key at now.
+func signedRequest(target string, key []byte, msgID string, now time.Time, body []byte) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", msgID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", webhookauth.Sign(key, msgID, now, body))
+	return req
+}
+
+// postSignedUntilAccepted sends body signed with key (one message id, signed afresh on
+// each try) until the server answers 2xx: it retries for 5 s while the server has not
+// yet loaded a new integration (it reloads them on a timer), then fails the test.
+func postSignedUntilAccepted(t testing.TB, target string, key []byte, msgID string, body []byte, what string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := client.Do(signedRequest(target, key, msgID, time.Now(), body))
+		if err != nil {
+			t.Fatalf("POST %s: %v", what, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("POST %s: status %d 5s after integration add, want 2xx", what, resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -176,13 +176,7 @@ func (s *kycdeskServer) decideGenericCase(t *testing.T, base, integrationID stri
 	body := []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",` +
 		`"applicant":{"given_name":"Thu Hương","family_name":"Nguyễn","nationality":"VNM"},` +
 		`"verification":{"reference":"` + reference + `","result":"review","risk_level":"medium"}}`)
-	req, _ := http.NewRequest("POST", base+"/webhooks/generic/"+integrationID, bytes.NewReader(body))
-	now := time.Now()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", "msg-"+reference)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", webhookauth.Sign(key, "msg-"+reference, now, body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(signedRequest(base+"/webhooks/generic/"+integrationID, key, "msg-"+reference, time.Now(), body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -496,29 +495,7 @@ func postGenericEvent(t *testing.T, target, secret, ref string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgID := "msg_browser_" + randomHex(8)
-	client := &http.Client{Timeout: 10 * time.Second}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		now := time.Now()
-		req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("webhook-id", msgID)
-		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-		req.Header.Set("webhook-signature", webhookauth.Sign(key, msgID, now, body))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("POST generic event: %v", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("POST generic event: status %d 5s after integration add, want 2xx", resp.StatusCode)
-		}
-		time.Sleep(100 * time.Millisecond) // the server's integration reload is on a timer
-	}
+	postSignedUntilAccepted(t, target, key, "msg_browser_"+randomHex(8), body, "generic event")
 }
 
 // testPicture is a w×h PNG in base64: a coloured card with a darker band, so a broken
@@ -590,13 +567,7 @@ func TestBrowserAdminAddsIntegration(t *testing.T) {
 	body := []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",` +
 		`"applicant":{"given_name":"Thu Hương","family_name":"Nguyễn","nationality":"VNM"},` +
 		`"verification":{"reference":"vrf-admin-journey","result":"pass","risk_level":"low"}}`)
-	req, _ := http.NewRequest("POST", b.base+path, bytes.NewReader(body))
-	now := time.Now()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", "msg-admin-journey")
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", webhookauth.Sign(key, "msg-admin-journey", now, body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(signedRequest(b.base+path, key, "msg-admin-journey", time.Now(), body))
 	if err != nil {
 		t.Fatal(err)
 	}
