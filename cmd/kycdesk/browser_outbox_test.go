@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kycdesk/kycdesk/internal/cases"
@@ -116,20 +115,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	mu.Lock()
 	answer = http.StatusOK
 	mu.Unlock()
-	dialogCtx, stopDialogs := context.WithCancel(b.ctx)
-	defer stopDialogs()
-	asked := make(chan string, 1)
-	dialogs := chromedp.Events(dialogCtx, page.JavascriptDialogOpening)
-	go func() {
-		for ev, err := range dialogs {
-			if err != nil {
-				return
-			}
-			asked <- ev.Message
-			_, _ = chromedp.Call(dialogCtx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-			return
-		}
-	}()
+	asked := b.acceptNextDialog()
 	b.clickThrough("#" + row + ` button[name="replay-decision"]`)
 	select {
 	case msg := <-asked:

@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -23,8 +22,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 
 	"github.com/kycdesk/kycdesk/internal/webhookauth"
 )
@@ -189,20 +186,7 @@ func TestBrowserAdminDisablesSignedInAnalyst(t *testing.T) {
 
 	// The disable form carries data-confirm: app.js asks with window.confirm. Accept it
 	// the way a person would, and check what it asked.
-	dialogCtx, stopDialogs := context.WithCancel(admin.ctx)
-	defer stopDialogs()
-	asked := make(chan string, 1)
-	dialogs := chromedp.Events(dialogCtx, page.JavascriptDialogOpening)
-	go func() {
-		for ev, err := range dialogs {
-			if err != nil {
-				return
-			}
-			asked <- ev.Message
-			_, _ = chromedp.Call(dialogCtx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-			return
-		}
-	}()
+	asked := admin.acceptNextDialog()
 	if resp := admin.clickThrough(row + ` button[name="disable"]`); resp.Status != http.StatusOK {
 		t.Fatalf("disable: status %d, want 200", resp.Status)
 	}
@@ -287,20 +271,8 @@ func TestBrowserSignInErrorsAreGeneric(t *testing.T) {
 		t.Errorf("document.characterSet = %q, want UTF-8", cs)
 	}
 
-	attempt := func(email, password string) (int64, string) {
-		t.Helper()
-		b.open("/login")
-		b.fill("#email", email)
-		b.fill("#password", password)
-		resp := b.clickThrough("#sign-in")
-		b.wantPath("/login")
-		if n := b.count("#signed-in-as"); n != 0 {
-			t.Fatalf("signed in with %s and a wrong password", email)
-		}
-		return resp.Status, b.text("#error-message")
-	}
-	wrongStatus, wrongMsg := attempt(ana.Email, "Not-The-Right-Password-42")
-	unknownStatus, unknownMsg := attempt("nobody-here@example.com", "Not-The-Right-Password-42")
+	wrongStatus, wrongMsg := b.refusedSignIn(ana.Email, "Not-The-Right-Password-42")
+	unknownStatus, unknownMsg := b.refusedSignIn("nobody-here@example.com", "Not-The-Right-Password-42")
 	t.Logf("failed sign-in says: %q (status %d)", wrongMsg, wrongStatus)
 	if wrongStatus != http.StatusUnauthorized || unknownStatus != wrongStatus {
 		t.Errorf("statuses: wrong password %d, unknown email %d; want 401 for both", wrongStatus, unknownStatus)
@@ -321,11 +293,7 @@ func TestBrowserSignInErrorsAreGeneric(t *testing.T) {
 func TestBrowserQueueAndCase(t *testing.T) {
 	t.Parallel()
 	srv, shots := journey(t)
-	for _, path := range []string{"/queues", "/cases/01JBROWSERPROBE0000000000"} {
-		if status := statusNoRedirect(t, srv.URL+path); status == http.StatusNotFound {
-			t.Skipf("%s is not a route of this build yet (404): the queue/case journey needs it", path)
-		}
-	}
+	skipWithoutCaseRoutes(t, srv)
 	ana := srv.createUser(t, "analyst", "ana@example.com", "")
 
 	// The simulator registers its own integration; it lingers so the worker can fetch
