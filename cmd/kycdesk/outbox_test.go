@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -27,23 +26,7 @@ func TestServeWriteBack(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir = "127.0.0.1:0", dir
-	ctx, stop := context.WithCancel(context.Background())
-	started := make(chan string, 1)
-	done := make(chan error, 1)
-	srv := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
-	go func() { done <- srv.runServer(ctx, cfg, func(base string) { started <- base }) }()
-	var base string
-	select {
-	case base = <-started:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	base := serveInProcess(t, cfg)
 
 	// The customer backend: checks each delivery's signature with the decision secret.
 	var mu sync.Mutex
