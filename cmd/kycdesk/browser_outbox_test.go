@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,23 +30,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	id := reg["id"]
 
 	// The customer backend: verifies every signature, answers as told.
-	var mu sync.Mutex
-	var secret []byte
-	answer := http.StatusOK
-	var events []string
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body bytes.Buffer
-		_, _ = body.ReadFrom(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if err := (&webhookauth.HMACVerifier{Secrets: [][]byte{secret}}).Verify(r.Header.Get, body.Bytes()); err != nil {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		events = append(events, body.String())
-		w.WriteHeader(answer)
-	}))
-	defer backend.Close()
+	backend := newDecisionBackend(t)
 
 	b := srv.newBrowser(t, "admin", shots)
 	b.signIn(ada, "/admin/users")
@@ -69,9 +50,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	if err != nil {
 		b.fatalf("shown decision secret %q: %v", shown, err)
 	}
-	mu.Lock()
-	secret = raw
-	mu.Unlock()
+	backend.trust(raw)
 	b.open("/admin/integrations")
 	if b.count("#new-secret") != 0 {
 		b.fatalf("the decision secret is shown again after a reload")
@@ -81,20 +60,17 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	key, _ := webhookauth.ParseSecret(reg["secret"])
 	first := srv.decideGenericCase(t, b.base, id, key, "vrf-writeback-1")
 	waitFor(t, 15*time.Second, "the first decision at the backend", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 1
 	})
-	mu.Lock()
+	events, _ := backend.received()
 	if !strings.Contains(events[0], `"type":"case.decided"`) || !strings.Contains(events[0], `"id":"`+first+`"`) {
 		t.Errorf("event %s", events[0])
 	}
-	answer = http.StatusBadRequest
-	mu.Unlock()
+	backend.answer(http.StatusBadRequest)
 	srv.decideGenericCase(t, b.base, id, key, "vrf-writeback-2")
 	waitFor(t, 15*time.Second, "the refused decision", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 2
 	})
 	var row string
@@ -112,9 +88,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	}
 
 	// Replay asks first (data-confirm), then sends again; the backend takes it this time.
-	mu.Lock()
-	answer = http.StatusOK
-	mu.Unlock()
+	backend.answer(http.StatusOK)
 	asked := b.acceptNextDialog()
 	b.clickThrough("#" + row + ` button[name="replay-decision"]`)
 	select {
@@ -129,8 +103,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 		b.fatalf("no confirmation of the replay")
 	}
 	waitFor(t, 15*time.Second, "the replayed decision", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 3
 	})
 	waitFor(t, 10*time.Second, "the page to show nothing failed", func() bool {
