@@ -433,26 +433,39 @@ func (g *loadGen) openLoop(ctx context.Context, rate float64, d time.Duration, s
 			}
 		}
 	}()
+	return collectLoad(start, senders, n/senders+16, func(w *loadTally) {
+		for at := range due {
+			_, status, err := g.send(ctx)
+			if err == nil && status/100 == 2 {
+				w.latencies = append(w.latencies, time.Since(at))
+			} else {
+				w.failed++
+			}
+		}
+	})
+}
+
+// loadTally is what one sender of a load loop measured.
+type loadTally struct {
+	latencies []time.Duration // of acknowledged deliveries
+	failed    int
+}
+
+// collectLoad runs workers senders of one load loop, each with its own tally (its latency
+// slice sized capHint), and merges their tallies into the run's result, timed from start.
+func collectLoad(start time.Time, workers, capHint int, loop func(w *loadTally)) loadResult {
 	var mu sync.Mutex
 	var res loadResult
 	var wg sync.WaitGroup
-	for range senders {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, n/senders+16)
-			failed := 0
-			for at := range due {
-				_, status, err := g.send(ctx)
-				if err == nil && status/100 == 2 {
-					lat = append(lat, time.Since(at))
-				} else {
-					failed++
-				}
-			}
+			w := loadTally{latencies: make([]time.Duration, 0, capHint)}
+			loop(&w)
 			mu.Lock()
-			res.latencies = append(res.latencies, lat...)
-			res.failed += failed
+			res.latencies = append(res.latencies, w.latencies...)
+			res.failed += w.failed
 			mu.Unlock()
 		}()
 	}
@@ -474,36 +487,17 @@ func (r loadResult) max() time.Duration {
 func (g *loadGen) run(ctx context.Context, d time.Duration, c int) loadResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	var mu sync.Mutex
-	var res loadResult
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat := make([]time.Duration, 0, 4096)
-			failed := 0
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				_, status, err := g.send(ctx)
-				if err == nil && status/100 == 2 {
-					lat = append(lat, time.Since(t0))
-				} else if ctx.Err() == nil {
-					failed++
-				}
+	return collectLoad(time.Now(), c, 4096, func(w *loadTally) {
+		for ctx.Err() == nil {
+			t0 := time.Now()
+			_, status, err := g.send(ctx)
+			if err == nil && status/100 == 2 {
+				w.latencies = append(w.latencies, time.Since(t0))
+			} else if ctx.Err() == nil {
+				w.failed++
 			}
-			mu.Lock()
-			res.latencies = append(res.latencies, lat...)
-			res.failed += failed
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.acked = len(res.latencies)
-	slices.Sort(res.latencies)
-	return res
+		}
+	})
 }
 
 // meanBatch reads the committer's batch-size histogram from /metrics: sum / count.

@@ -402,19 +402,19 @@ func seedBenchCases(ctx context.Context, m *Main, st *store, users *auth.Users, 
 			}
 		}
 		err := st.db.Tx(ctx, func(tx *sql.Tx) error {
-			if err := benchInsert(ctx, tx, "cases", []string{"id", "integration_id", "provider", "reference", "status", "result",
+			if err := db.InsertRows(ctx, tx, "cases", []string{"id", "integration_id", "provider", "reference", "status", "result",
 				"risk_level", "result_at", "assignee_id", "decision", "reason_code", "decided_at", "full_name", "given_name",
 				"family_name", "external_id", "applicant_sealed", "sla_due", "created_at", "updated_at", "four_eyes"}, caseRows); err != nil {
 				return err
 			}
-			if err := benchInsert(ctx, tx, "case_checks", []string{"case_id", "round", "kind", "result", "score", "details"}, checkRows); err != nil {
+			if err := db.InsertRows(ctx, tx, "case_checks", []string{"case_id", "round", "kind", "result", "score", "details"}, checkRows); err != nil {
 				return err
 			}
-			if err := benchInsert(ctx, tx, "case_documents", []string{"id", "case_id", "round", "kind", "provider_ref", "content_type",
+			if err := db.InsertRows(ctx, tx, "case_documents", []string{"id", "case_id", "round", "kind", "provider_ref", "content_type",
 				"size", "sha256", "wrapped_key", "ciphertext", "created_at"}, docRows); err != nil {
 				return err
 			}
-			return benchInsert(ctx, tx, "case_events", []string{"case_id", "at", "actor", "kind", "round", "body", "details"}, eventRows)
+			return db.InsertRows(ctx, tx, "case_events", []string{"case_id", "at", "actor", "kind", "round", "body", "details"}, eventRows)
 		})
 		if err != nil {
 			return fmt.Errorf("bench queues: seed: %w", err)
@@ -435,29 +435,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// benchInsert writes rows with as few multi-row INSERTs as SQLite's parameter limit allows.
-func benchInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
-	per := 30000 / len(cols)
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	for start := 0; start < len(rows); start += per {
-		part := rows[start:min(start+per, len(rows))]
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-		args := make([]any, 0, len(part)*len(cols))
-		for i, r := range part {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(tuple)
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-	}
-	return nil
 }
 
 var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)

@@ -8,11 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +26,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/kycdesk/kycdesk/internal/webhookauth"
 )
 
 // stepTimeout bounds one browser step (a navigation, a wait for an element). Steps wait
@@ -604,4 +608,83 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// signedRequest is a POST of body to target, signed as Standard Webhooks with key at now.
+func signedRequest(target string, key []byte, msgID string, now time.Time, body []byte) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", msgID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", webhookauth.Sign(key, msgID, now, body))
+	return req
+}
+
+// postSignedUntilAccepted sends body signed with key (one message id, signed afresh on
+// each try) until the server answers 2xx: it retries for 5 s while the server has not
+// yet loaded a new integration (it reloads them on a timer), then fails the test.
+func postSignedUntilAccepted(t testing.TB, target string, key []byte, msgID string, body []byte, what string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := client.Do(signedRequest(target, key, msgID, time.Now(), body))
+		if err != nil {
+			t.Fatalf("POST %s: %v", what, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("POST %s: status %d 5s after integration add, want 2xx", what, resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// acceptNextDialog accepts the next JavaScript dialog of b's page (data-confirm's
+// window.confirm) the way a person would, and hands what it asked to the channel.
+func (b *browser) acceptNextDialog() <-chan string {
+	ctx, stop := context.WithCancel(b.ctx)
+	b.t.Cleanup(stop)
+	asked := make(chan string, 1)
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			return
+		}
+	}()
+	return asked
+}
+
+// refusedSignIn fills the sign-in form with email and password, expects to stay on
+// /login signed out, and returns the answer's status and the message the form shows.
+func (b *browser) refusedSignIn(email, password string) (int64, string) {
+	b.t.Helper()
+	b.open("/login")
+	b.fill("#email", email)
+	b.fill("#password", password)
+	resp := b.clickThrough("#sign-in")
+	b.wantPath("/login")
+	if n := b.count("#signed-in-as"); n != 0 {
+		b.t.Fatalf("signed in as %s, want the sign-in refused", email)
+	}
+	return resp.Status, b.text("#error-message")
+}
+
+// skipWithoutCaseRoutes skips a journey that needs the queue and case pages when this
+// build does not serve them (404).
+func skipWithoutCaseRoutes(t *testing.T, srv *kycdeskServer) {
+	t.Helper()
+	for _, path := range []string{"/queues", "/cases/01JBROWSERPROBE0000000000"} {
+		if status := statusNoRedirect(t, srv.URL+path); status == http.StatusNotFound {
+			t.Skipf("%s is not a route of this build yet (404): the queue/case journey needs it", path)
+		}
+	}
 }

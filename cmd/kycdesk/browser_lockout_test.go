@@ -17,26 +17,14 @@ func TestBrowserLockedOutSignInSaysWhy(t *testing.T) {
 	ana := srv.createUser(t, "analyst", "ana@example.com", "")
 	b := srv.newBrowser(t, "visitor", shots)
 
-	attempt := func(email, password string) (int64, string) {
-		t.Helper()
-		b.open("/login")
-		b.fill("#email", email)
-		b.fill("#password", password)
-		resp := b.clickThrough("#sign-in")
-		b.wantPath("/login")
-		if n := b.count("#signed-in-as"); n != 0 {
-			t.Fatalf("signed in as %s while locked out", email)
-		}
-		return resp.Status, b.text("#error-message")
-	}
 	for _, email := range []string{ana.Email, "nobody-here@example.com"} {
 		for i := 1; i < 10; i++ {
-			if status, _ := attempt(email, "Not-The-Right-Password-42"); status != http.StatusUnauthorized {
+			if status, _ := b.refusedSignIn(email, "Not-The-Right-Password-42"); status != http.StatusUnauthorized {
 				t.Fatalf("%s: failure %d answered %d, want 401", email, i, status)
 			}
 		}
 		for _, password := range []string{"Not-The-Right-Password-42", ana.Password} {
-			status, msg := attempt(email, password)
+			status, msg := b.refusedSignIn(email, password)
 			if status != http.StatusTooManyRequests || msg != lockoutMessage {
 				t.Errorf("%s locked out: %d %q, want 429 %q", email, status, msg, lockoutMessage)
 			}

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kycdesk/kycdesk/internal/cases"
@@ -34,23 +30,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	id := reg["id"]
 
 	// The customer backend: verifies every signature, answers as told.
-	var mu sync.Mutex
-	var secret []byte
-	answer := http.StatusOK
-	var events []string
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body bytes.Buffer
-		_, _ = body.ReadFrom(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if err := (&webhookauth.HMACVerifier{Secrets: [][]byte{secret}}).Verify(r.Header.Get, body.Bytes()); err != nil {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		events = append(events, body.String())
-		w.WriteHeader(answer)
-	}))
-	defer backend.Close()
+	backend := newDecisionBackend(t)
 
 	b := srv.newBrowser(t, "admin", shots)
 	b.signIn(ada, "/admin/users")
@@ -70,9 +50,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	if err != nil {
 		b.fatalf("shown decision secret %q: %v", shown, err)
 	}
-	mu.Lock()
-	secret = raw
-	mu.Unlock()
+	backend.trust(raw)
 	b.open("/admin/integrations")
 	if b.count("#new-secret") != 0 {
 		b.fatalf("the decision secret is shown again after a reload")
@@ -82,20 +60,17 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	key, _ := webhookauth.ParseSecret(reg["secret"])
 	first := srv.decideGenericCase(t, b.base, id, key, "vrf-writeback-1")
 	waitFor(t, 15*time.Second, "the first decision at the backend", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 1
 	})
-	mu.Lock()
+	events, _ := backend.received()
 	if !strings.Contains(events[0], `"type":"case.decided"`) || !strings.Contains(events[0], `"id":"`+first+`"`) {
 		t.Errorf("event %s", events[0])
 	}
-	answer = http.StatusBadRequest
-	mu.Unlock()
+	backend.answer(http.StatusBadRequest)
 	srv.decideGenericCase(t, b.base, id, key, "vrf-writeback-2")
 	waitFor(t, 15*time.Second, "the refused decision", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 2
 	})
 	var row string
@@ -113,23 +88,8 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 	}
 
 	// Replay asks first (data-confirm), then sends again; the backend takes it this time.
-	mu.Lock()
-	answer = http.StatusOK
-	mu.Unlock()
-	dialogCtx, stopDialogs := context.WithCancel(b.ctx)
-	defer stopDialogs()
-	asked := make(chan string, 1)
-	dialogs := chromedp.Events(dialogCtx, page.JavascriptDialogOpening)
-	go func() {
-		for ev, err := range dialogs {
-			if err != nil {
-				return
-			}
-			asked <- ev.Message
-			_, _ = chromedp.Call(dialogCtx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-			return
-		}
-	}()
+	backend.answer(http.StatusOK)
+	asked := b.acceptNextDialog()
 	b.clickThrough("#" + row + ` button[name="replay-decision"]`)
 	select {
 	case msg := <-asked:
@@ -143,8 +103,7 @@ func TestBrowserAdminDecisionWriteBack(t *testing.T) {
 		b.fatalf("no confirmation of the replay")
 	}
 	waitFor(t, 15*time.Second, "the replayed decision", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 3
 	})
 	waitFor(t, 10*time.Second, "the page to show nothing failed", func() bool {
@@ -176,13 +135,7 @@ func (s *kycdeskServer) decideGenericCase(t *testing.T, base, integrationID stri
 	body := []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",` +
 		`"applicant":{"given_name":"Thu Hương","family_name":"Nguyễn","nationality":"VNM"},` +
 		`"verification":{"reference":"` + reference + `","result":"review","risk_level":"medium"}}`)
-	req, _ := http.NewRequest("POST", base+"/webhooks/generic/"+integrationID, bytes.NewReader(body))
-	now := time.Now()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", "msg-"+reference)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", webhookauth.Sign(key, "msg-"+reference, now, body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(signedRequest(base+"/webhooks/generic/"+integrationID, key, "msg-"+reference, time.Now(), body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -18,14 +17,11 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 
 	"github.com/kycdesk/kycdesk/internal/webhookauth"
 )
@@ -190,20 +186,7 @@ func TestBrowserAdminDisablesSignedInAnalyst(t *testing.T) {
 
 	// The disable form carries data-confirm: app.js asks with window.confirm. Accept it
 	// the way a person would, and check what it asked.
-	dialogCtx, stopDialogs := context.WithCancel(admin.ctx)
-	defer stopDialogs()
-	asked := make(chan string, 1)
-	dialogs := chromedp.Events(dialogCtx, page.JavascriptDialogOpening)
-	go func() {
-		for ev, err := range dialogs {
-			if err != nil {
-				return
-			}
-			asked <- ev.Message
-			_, _ = chromedp.Call(dialogCtx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-			return
-		}
-	}()
+	asked := admin.acceptNextDialog()
 	if resp := admin.clickThrough(row + ` button[name="disable"]`); resp.Status != http.StatusOK {
 		t.Fatalf("disable: status %d, want 200", resp.Status)
 	}
@@ -288,20 +271,8 @@ func TestBrowserSignInErrorsAreGeneric(t *testing.T) {
 		t.Errorf("document.characterSet = %q, want UTF-8", cs)
 	}
 
-	attempt := func(email, password string) (int64, string) {
-		t.Helper()
-		b.open("/login")
-		b.fill("#email", email)
-		b.fill("#password", password)
-		resp := b.clickThrough("#sign-in")
-		b.wantPath("/login")
-		if n := b.count("#signed-in-as"); n != 0 {
-			t.Fatalf("signed in with %s and a wrong password", email)
-		}
-		return resp.Status, b.text("#error-message")
-	}
-	wrongStatus, wrongMsg := attempt(ana.Email, "Not-The-Right-Password-42")
-	unknownStatus, unknownMsg := attempt("nobody-here@example.com", "Not-The-Right-Password-42")
+	wrongStatus, wrongMsg := b.refusedSignIn(ana.Email, "Not-The-Right-Password-42")
+	unknownStatus, unknownMsg := b.refusedSignIn("nobody-here@example.com", "Not-The-Right-Password-42")
 	t.Logf("failed sign-in says: %q (status %d)", wrongMsg, wrongStatus)
 	if wrongStatus != http.StatusUnauthorized || unknownStatus != wrongStatus {
 		t.Errorf("statuses: wrong password %d, unknown email %d; want 401 for both", wrongStatus, unknownStatus)
@@ -322,11 +293,7 @@ func TestBrowserSignInErrorsAreGeneric(t *testing.T) {
 func TestBrowserQueueAndCase(t *testing.T) {
 	t.Parallel()
 	srv, shots := journey(t)
-	for _, path := range []string{"/queues", "/cases/01JBROWSERPROBE0000000000"} {
-		if status := statusNoRedirect(t, srv.URL+path); status == http.StatusNotFound {
-			t.Skipf("%s is not a route of this build yet (404): the queue/case journey needs it", path)
-		}
-	}
+	skipWithoutCaseRoutes(t, srv)
 	ana := srv.createUser(t, "analyst", "ana@example.com", "")
 
 	// The simulator registers its own integration; it lingers so the worker can fetch
@@ -496,29 +463,7 @@ func postGenericEvent(t *testing.T, target, secret, ref string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgID := "msg_browser_" + randomHex(8)
-	client := &http.Client{Timeout: 10 * time.Second}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		now := time.Now()
-		req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("webhook-id", msgID)
-		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-		req.Header.Set("webhook-signature", webhookauth.Sign(key, msgID, now, body))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("POST generic event: %v", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("POST generic event: status %d 5s after integration add, want 2xx", resp.StatusCode)
-		}
-		time.Sleep(100 * time.Millisecond) // the server's integration reload is on a timer
-	}
+	postSignedUntilAccepted(t, target, key, "msg_browser_"+randomHex(8), body, "generic event")
 }
 
 // testPicture is a w×h PNG in base64: a coloured card with a darker band, so a broken
@@ -590,13 +535,7 @@ func TestBrowserAdminAddsIntegration(t *testing.T) {
 	body := []byte(`{"type":"verification.completed","occurred_at":"2026-11-20T08:14:41Z",` +
 		`"applicant":{"given_name":"Thu Hương","family_name":"Nguyễn","nationality":"VNM"},` +
 		`"verification":{"reference":"vrf-admin-journey","result":"pass","risk_level":"low"}}`)
-	req, _ := http.NewRequest("POST", b.base+path, bytes.NewReader(body))
-	now := time.Now()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", "msg-admin-journey")
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", webhookauth.Sign(key, "msg-admin-journey", now, body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(signedRequest(b.base+path, key, "msg-admin-journey", time.Now(), body))
 	if err != nil {
 		t.Fatal(err)
 	}

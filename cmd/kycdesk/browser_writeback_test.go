@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,23 +27,7 @@ func TestBrowserWriteBack(t *testing.T) {
 	lead := srv.createUser(t, "lead", "lan.writeback@example.com", "Lan Phạm")
 
 	// The customer backend behind the decision URL.
-	var mu sync.Mutex
-	var secrets [][]byte
-	var events []string
-	var refused int
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body bytes.Buffer
-		_, _ = body.ReadFrom(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if err := (&webhookauth.HMACVerifier{Secrets: secrets}).Verify(r.Header.Get, body.Bytes()); err != nil {
-			refused++
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		events = append(events, body.String())
-	}))
-	defer backend.Close()
+	backend := newDecisionBackend(t)
 
 	simDone := make(chan string, 1)
 	go func() {
@@ -78,9 +59,7 @@ func TestBrowserWriteBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	secrets = [][]byte{raw}
-	mu.Unlock()
+	backend.trust(raw)
 
 	b := srv.newBrowser(t, "lead", shots)
 	b.signIn(lead, "/dashboard")
@@ -106,11 +85,10 @@ func TestBrowserWriteBack(t *testing.T) {
 		return n == 1
 	})
 	waitFor(t, 15*time.Second, "the signed case.decided event", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 1
 	})
-	mu.Lock()
+	events, refused := backend.received()
 	var ev struct {
 		Type string `json:"type"`
 		Data struct {
@@ -128,7 +106,6 @@ func TestBrowserWriteBack(t *testing.T) {
 	if refused != 0 {
 		t.Errorf("%d deliveries failed the signature check", refused)
 	}
-	mu.Unlock()
 
 	// The echo changed nothing: still rejected, on the page and in the database.
 	b.open("/cases/" + caseID)

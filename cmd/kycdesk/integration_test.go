@@ -122,13 +122,10 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// TestServeIngestion runs the server in-process: an integration added by the CLI while it
-// runs is used within a second, and --metrics-addr moves /metrics to its own listener.
-func TestServeIngestion(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	cfg := config.Default()
-	cfg.Addr, cfg.DataDir, cfg.MetricsAddr, cfg.NoWorker = "127.0.0.1:0", dir, freeAddr(t), true
-	cfg.PublicURL = "http://" + cfg.Addr
+// serveInProcess runs `kycdesk serve` with cfg in this process until the test ends (it
+// must then stop without error) and returns its base URL.
+func serveInProcess(t *testing.T, cfg config.Config) string {
+	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	started := make(chan string, 1)
 	done := make(chan error, 1)
@@ -138,14 +135,26 @@ func TestServeIngestion(t *testing.T) {
 	select {
 	case base = <-started:
 	case err := <-done:
+		stop()
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	}()
+	})
+	return base
+}
+
+// TestServeIngestion runs the server in-process: an integration added by the CLI while it
+// runs is used within a second, and --metrics-addr moves /metrics to its own listener.
+func TestServeIngestion(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg := config.Default()
+	cfg.Addr, cfg.DataDir, cfg.MetricsAddr, cfg.NoWorker = "127.0.0.1:0", dir, freeAddr(t), true
+	cfg.PublicURL = "http://" + cfg.Addr
+	base := serveInProcess(t, cfg)
 
 	code, out, errOut := runMain(t, "", nil, "integration", "add", "--data", dir, "--provider", "generic", "--auth", "hmac", "--name", "live", "--json")
 	var reg map[string]string

@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,41 +24,10 @@ func TestServeWriteBack(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir = "127.0.0.1:0", dir
-	ctx, stop := context.WithCancel(context.Background())
-	started := make(chan string, 1)
-	done := make(chan error, 1)
-	srv := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
-	go func() { done <- srv.runServer(ctx, cfg, func(base string) { started <- base }) }()
-	var base string
-	select {
-	case base = <-started:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	base := serveInProcess(t, cfg)
 
 	// The customer backend: checks each delivery's signature with the decision secret.
-	var mu sync.Mutex
-	var secrets [][]byte
-	var events []string
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body bytes.Buffer
-		_, _ = body.ReadFrom(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		v := &webhookauth.HMACVerifier{Secrets: secrets}
-		if err := v.Verify(r.Header.Get, body.Bytes()); err != nil {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		events = append(events, body.String())
-	}))
-	defer backend.Close()
+	backend := newDecisionBackend(t)
 
 	simDone := make(chan string, 1)
 	go func() {
@@ -89,9 +55,7 @@ func TestServeWriteBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := webhookauth.ParseSecret(secret)
-	mu.Lock()
-	secrets = [][]byte{raw}
-	mu.Unlock()
+	backend.trust(raw)
 
 	// A lead claims and rejects it through the review actions (one transaction: the case row,
 	// its audit entry, decision row and outbox row).
@@ -128,16 +92,14 @@ func TestServeWriteBack(t *testing.T) {
 		t.Errorf("after the echo: status %s, %d overrides kept, %d updates/reopens", status, overrides, updates)
 	}
 	waitFor(t, 10*time.Second, "the case.decided event", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		events, _ := backend.received()
 		return len(events) == 1
 	})
-	mu.Lock()
+	events, _ := backend.received()
 	if !strings.Contains(events[0], `"type":"case.decided"`) || !strings.Contains(events[0], `"status":"rejected"`) ||
 		!strings.Contains(events[0], `"reason_code":"document_fake"`) {
 		t.Errorf("event %s", events[0])
 	}
-	mu.Unlock()
 
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {

@@ -5,14 +5,12 @@ package main
 // while other integrations' deliveries go on being acknowledged.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,12 +46,7 @@ func newGenericIntegration(t testing.TB, srv *kycdeskServer, name string) *gener
 func (g *genericSender) post(body []byte) (int, string, time.Duration, error) {
 	msgID := "msg_" + randomHex(10)
 	now := time.Now()
-	req, _ := http.NewRequest(http.MethodPost, g.url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", msgID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", webhookauth.Sign(g.key, msgID, now, body))
-	resp, err := g.client.Do(req)
+	resp, err := g.client.Do(signedRequest(g.url, g.key, msgID, now, body))
 	if err != nil {
 		return 0, "", 0, err
 	}

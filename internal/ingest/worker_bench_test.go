@@ -25,7 +25,7 @@ func BenchmarkWorkerGeneric(b *testing.B) {
 		b.StopTimer()
 		e := newWorkerEnv(b)
 		in := e.integration(integration.Spec{Name: "bench-generic", Provider: integration.Generic})
-		t0 := e.clock().Add(-time.Hour)
+		t0 := e.Now().Add(-time.Hour)
 		bodies := make([][]byte, n)
 		for i := range n {
 			bodies[i] = genericEvent(b, fmt.Sprintf("vrf-%06d", i), t0, cases.ResultReview,

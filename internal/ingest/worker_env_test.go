@@ -40,19 +40,19 @@ type workerEnv struct {
 	inbox  *ingest.Inbox
 	api    *fakeAPI
 
-	mu  sync.Mutex
-	now time.Time
+	*testkit.Clock
 }
 
 func newWorkerEnv(t testing.TB) *workerEnv {
 	t.Helper()
 	d, sealer := testkit.Store(t) // closes after the cleanup below has stopped the committer
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &workerEnv{t: t, ctx: ctx, db: d, ib: testkit.Inbox(t, d), sealer: sealer, now: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	e := &workerEnv{t: t, ctx: ctx, db: d, ib: testkit.Inbox(t, d), sealer: sealer,
+		Clock: testkit.NewClock(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))}
 	e.integ = integration.NewStore(d, sealer)
-	e.integ.Now = e.clock
-	e.cases = &cases.Store{DB: d, Sealer: sealer, Now: e.clock, Routing: cases.Routing{SLA: cases.DefaultSLA}}
-	e.inbox = ingest.New(e.ib, d, sealer, nil, nil, e.clock, ingest.Options{})
+	e.integ.Now = e.Now
+	e.cases = &cases.Store{DB: d, Sealer: sealer, Now: e.Now, Routing: cases.Routing{SLA: cases.DefaultSLA}}
+	e.inbox = ingest.New(e.ib, d, sealer, nil, nil, e.Now, ingest.Options{})
 	e.api = newFakeAPI(t)
 	done := make(chan struct{})
 	go func() {
@@ -66,36 +66,17 @@ func newWorkerEnv(t testing.TB) *workerEnv {
 	return e
 }
 
-func (e *workerEnv) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *workerEnv) advance(d time.Duration) {
-	e.mu.Lock()
-	e.now = e.now.Add(d)
-	e.mu.Unlock()
-}
-
 // worker returns a worker with test-friendly settings; tune lets a test change them.
 func (e *workerEnv) worker(tune ...func(*ingest.WorkerConfig)) *ingest.Worker {
 	cfg := ingest.WorkerConfig{DB: e.db, Inbox: e.ib, Marks: e.inbox.Mark, Sealer: e.sealer, Cases: e.cases, Integrations: e.integ,
-		Log: slog.New(slog.DiscardHandler), Now: e.clock, LowConfidence: 80}
+		Log: slog.New(slog.DiscardHandler), Now: e.Now, LowConfidence: 80}
 	for _, f := range tune {
 		f(&cfg)
 	}
 	return ingest.NewWorker(cfg)
 }
 
-func (e *workerEnv) drain(w *ingest.Worker) {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.ctx, 60*time.Second)
-	defer cancel()
-	if err := w.Drain(ctx); err != nil {
-		e.t.Fatalf("Drain: %v", err)
-	}
-}
+func (e *workerEnv) drain(w *ingest.Worker) { testkit.Drain(e.t, e.ctx, w) }
 
 func (e *workerEnv) integration(spec integration.Spec) *integration.Integration {
 	e.t.Helper()

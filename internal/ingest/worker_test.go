@@ -36,7 +36,7 @@ func inline(id, kind string, data []byte) generic.Document {
 func TestWorkerReprocessIsIdempotent(t *testing.T) {
 	e := newWorkerEnv(t)
 	in := e.integration(integration.Spec{Name: "gen", Provider: integration.Generic})
-	body := genericEvent(t, "ref-1", e.clock().Add(-time.Minute), cases.ResultReview,
+	body := genericEvent(t, "ref-1", e.Now().Add(-time.Minute), cases.ResultReview,
 		inline("front", cases.DocIDFront, testJPEG(1)), inline("selfie", cases.DocSelfie, testPNG(2)))
 	rowID := e.deliver(in, "d-1", body)
 	e.drain(e.worker())
@@ -75,7 +75,7 @@ func TestWorkerReprocessIsIdempotent(t *testing.T) {
 func TestWorkerOrderingAndReopen(t *testing.T) {
 	e := newWorkerEnv(t)
 	in := e.integration(integration.Spec{Name: "gen", Provider: integration.Generic})
-	t0 := e.clock().Add(-time.Hour)
+	t0 := e.Now().Add(-time.Hour)
 	newer := e.deliver(in, "d-newer", genericEvent(t, "ref-1", t0.Add(10*time.Minute), cases.ResultFail))
 	older := e.deliver(in, "d-older", genericEvent(t, "ref-1", t0, cases.ResultPass))
 	e.drain(e.worker())
@@ -93,8 +93,8 @@ func TestWorkerOrderingAndReopen(t *testing.T) {
 
 	// An analyst's decision (set directly), then a re-run at the provider: round 2.
 	e.exec(`UPDATE cases SET status = 'approved', decision = 'approve', reason_code = 'docs_ok', decided_at = 1 WHERE id = ?`, c.ID)
-	e.advance(48 * time.Hour)
-	rerun := e.deliver(in, "d-rerun", genericEvent(t, "ref-1", e.clock().Add(-time.Minute), cases.ResultReview))
+	e.Advance(48 * time.Hour)
+	rerun := e.deliver(in, "d-rerun", genericEvent(t, "ref-1", e.Now().Add(-time.Minute), cases.ResultReview))
 	e.drain(e.worker())
 	c = e.caseOf(rerun)
 	if c.Round != 2 || c.Status != cases.StatusNew || c.Decision != "" || c.ReasonCode != "" || c.Result != cases.ResultReview {
@@ -194,7 +194,7 @@ func TestWorkerAuthRefusedRestsIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.UnhealthyReason == "" || !got.UnhealthyUntil.Equal(e.clock().Add(15*time.Minute)) || !strings.Contains(got.UnhealthyReason, "401") {
+	if got.UnhealthyReason == "" || !got.UnhealthyUntil.Equal(e.Now().Add(15*time.Minute)) || !strings.Contains(got.UnhealthyReason, "401") {
 		t.Errorf("integration = reason %q until %s, want unhealthy for 15 min", got.UnhealthyReason, got.UnhealthyUntil)
 	}
 	for _, id := range []int64{first, second} {
@@ -207,13 +207,13 @@ func TestWorkerAuthRefusedRestsIntegration(t *testing.T) {
 		t.Errorf("API calls = %d, want 1: the integration rests after the first refusal", calls)
 	}
 	// While it rests, nothing is tried.
-	e.advance(10 * time.Minute)
+	e.Advance(10 * time.Minute)
 	e.drain(e.worker())
 	if n := e.api.hit("execution") + e.api.hit("individual"); n != calls {
 		t.Errorf("API called while the integration rests (%d → %d)", calls, n)
 	}
 	// After the rest, still refused: rests again, attempts still unspent.
-	e.advance(6 * time.Minute)
+	e.Advance(6 * time.Minute)
 	e.drain(e.worker())
 	if st := e.row(first); st.State != "pending" || st.Attempts != 0 {
 		t.Errorf("row after a second refusal = %+v", st)
@@ -251,7 +251,7 @@ func TestWorkerRetriesThenDeadLetters(t *testing.T) {
 			t.Fatalf("after attempt %d: %+v", attempt, st)
 		}
 		full := 10 * time.Second << (attempt - 1)
-		wait := st.NextAt.Sub(e.clock())
+		wait := st.NextAt.Sub(e.Now())
 		if wait < full/2 || wait > full {
 			t.Errorf("attempt %d: next try in %s, want in [%s, %s] (exponential with jitter)", attempt, wait, full/2, full)
 		}
@@ -260,7 +260,7 @@ func TestWorkerRetriesThenDeadLetters(t *testing.T) {
 		if st2 := e.row(rowID); st2.Attempts != attempt {
 			t.Fatalf("retried before its time: %+v", st2)
 		}
-		e.advance(wait)
+		e.Advance(wait)
 	}
 	e.drain(w)
 	st := e.row(rowID)
@@ -325,7 +325,7 @@ func TestWorkerRefusesBadImages(t *testing.T) {
 		f.images["selfie"] = servedImage{"image/png", []byte("<!DOCTYPE html><html><body>login page</body></html>")}
 		f.images["back"] = servedImage{"image/jpeg", testJPEG(4)}
 	})
-	rowID := e.deliver(in, "d-1", genericEvent(t, "ref-1", e.clock(), cases.ResultReview,
+	rowID := e.deliver(in, "d-1", genericEvent(t, "ref-1", e.Now(), cases.ResultReview,
 		inline("front", cases.DocIDFront, []byte("<script>alert(1)</script>")),
 		generic.Document{ID: "back", Kind: cases.DocIDBack, URL: e.api.url("back")},
 		generic.Document{ID: "selfie", Kind: cases.DocSelfie, URL: e.api.url("selfie")},
@@ -352,7 +352,7 @@ func TestWorkerKeepsOrderPerCase(t *testing.T) {
 	e := newWorkerEnv(t)
 	in := e.integration(integration.Spec{Name: "gen", Provider: integration.Generic})
 	e.api.set(func(f *fakeAPI) { f.delay = 5 * time.Millisecond })
-	t0 := e.clock().Add(-time.Hour)
+	t0 := e.Now().Add(-time.Hour)
 	const refs, perRef = 6, 5
 	for i := range perRef {
 		for r := range refs {
@@ -409,7 +409,7 @@ func TestWorkerRunWakesAndStopsCleanly(t *testing.T) {
 		_ = w.Run(ctx)
 	}()
 
-	first := e.deliver(in, "d-1", genericEvent(t, "ref-1", e.clock(), cases.ResultReview))
+	first := e.deliver(in, "d-1", genericEvent(t, "ref-1", e.Now(), cases.ResultReview))
 	waitFor(t, func() bool { return e.row(first).State == "done" })
 
 	// A row whose image host hangs: stopping abandons it unmarked, and Run returns promptly.
@@ -419,7 +419,7 @@ func TestWorkerRunWakesAndStopsCleanly(t *testing.T) {
 		f.delay = time.Hour
 		f.images["slow"] = servedImage{"image/jpeg", testJPEG(1)}
 	})
-	second := e.deliver(in, "d-2", genericEvent(t, "ref-2", e.clock(), cases.ResultReview,
+	second := e.deliver(in, "d-2", genericEvent(t, "ref-2", e.Now(), cases.ResultReview,
 		generic.Document{ID: "front", Kind: cases.DocIDFront, URL: e.api.url("slow")}))
 	waitFor(t, func() bool {
 		e.api.mu.Lock()
@@ -469,7 +469,7 @@ func TestWorkerLastTryKeepsTheCaseWithoutAnUnreachableImage(t *testing.T) {
 	e := newWorkerEnv(t)
 	in := e.integration(integration.Spec{Name: "gen", Provider: integration.Generic})
 	down := generic.Document{ID: "selfie", Kind: cases.DocSelfie, URL: "http://127.0.0.1:1/img/selfie"}
-	rowID := e.deliver(in, "d-down", genericEvent(t, "ref-down", e.clock().Add(-time.Minute), cases.ResultReview,
+	rowID := e.deliver(in, "d-down", genericEvent(t, "ref-down", e.Now().Add(-time.Minute), cases.ResultReview,
 		inline("front", cases.DocIDFront, testJPEG(1)), down))
 	w := e.worker(func(c *ingest.WorkerConfig) { c.RetryBase, c.RetryMax, c.MaxAttempts = 10*time.Second, time.Hour, 3 })
 
@@ -481,7 +481,7 @@ func TestWorkerLastTryKeepsTheCaseWithoutAnUnreachableImage(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM cases`); n != 0 {
 			t.Fatalf("a case was made before the last try: %d", n)
 		}
-		e.advance(time.Hour)
+		e.Advance(time.Hour)
 	}
 	e.drain(w)
 	if st := e.row(rowID); st.State != "done" {

@@ -15,7 +15,7 @@ import (
 //	go test ./internal/outbox/ -run '^$' -bench DecisionDelivery -benchtime 2000x
 func BenchmarkDecisionDelivery(b *testing.B) {
 	e := newEnv(b)
-	rc := newReceiver(b, e.clock)
+	rc := newReceiver(b, e.Now)
 	in := e.genericIntegration("acme", rc.srv.URL)
 	rc.trust(in.DecisionSecret)
 	for i := range b.N {

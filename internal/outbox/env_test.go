@@ -34,51 +34,31 @@ type env struct {
 	cases   *cases.Store
 	metrics *metrics.Metrics
 
-	mu  sync.Mutex
-	now time.Time
+	*testkit.Clock
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	d, sealer := testkit.Store(t)
-	e := &env{t: t, ctx: context.Background(), db: d, sealer: sealer, now: time.Now().UTC().Truncate(time.Millisecond),
-		metrics: metrics.New()}
+	e := &env{t: t, ctx: context.Background(), db: d, sealer: sealer,
+		Clock: testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond)), metrics: metrics.New()}
 	e.integ = integration.NewStore(d, sealer)
-	e.integ.Now = e.clock
-	e.cases = &cases.Store{DB: d, Sealer: sealer, Now: e.clock, Routing: cases.Routing{SLA: cases.DefaultSLA}}
+	e.integ.Now = e.Now
+	e.cases = &cases.Store{DB: d, Sealer: sealer, Now: e.Now, Routing: cases.Routing{SLA: cases.DefaultSLA}}
 	return e
-}
-
-func (e *env) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	e.now = e.now.Add(d)
-	e.mu.Unlock()
 }
 
 // worker returns the outbox worker on e's clock and metrics registry (registered once).
 func (e *env) worker(tune ...func(*outbox.Config)) *outbox.Worker {
 	cfg := outbox.Config{DB: e.db, Integrations: e.integ, Cases: &caseapi.Reader{DB: e.db, Sealer: e.sealer},
-		Metrics: e.metrics, Log: slog.New(slog.DiscardHandler), Now: e.clock}
+		Metrics: e.metrics, Log: slog.New(slog.DiscardHandler), Now: e.Now}
 	for _, f := range tune {
 		f(&cfg)
 	}
 	return outbox.New(cfg)
 }
 
-func (e *env) drain(w *outbox.Worker) {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.ctx, 60*time.Second)
-	defer cancel()
-	if err := w.Drain(ctx); err != nil {
-		e.t.Fatalf("Drain: %v", err)
-	}
-}
+func (e *env) drain(w *outbox.Worker) { testkit.Drain(e.t, e.ctx, w) }
 
 // genericIntegration registers a generic integration sending its decisions to decisionURL.
 func (e *env) genericIntegration(name, decisionURL string) *integration.Integration {
@@ -96,7 +76,7 @@ func (e *env) genericIntegration(name, decisionURL string) *integration.Integrat
 func (e *env) decidedCase(in *integration.Integration, reference, decision string) (caseID string, outboxID int64) {
 	e.t.Helper()
 	out, err := e.cases.Apply(e.ctx, cases.Source{IntegrationID: in.ID, IntegrationName: in.Name, Provider: in.Provider},
-		0, cases.Result{Reference: reference, Round: reference, OccurredAt: e.clock().Add(-time.Minute),
+		0, cases.Result{Reference: reference, Round: reference, OccurredAt: e.Now().Add(-time.Minute),
 			Result: cases.ResultReview, RiskLevel: cases.RiskMedium,
 			Applicant: cases.Applicant{FullName: "Nguyễn Thu Hương", ExternalID: "cust-42"}})
 	if err != nil {
@@ -111,7 +91,7 @@ func (e *env) decide(caseID, decision string) int64 {
 	status := map[string]string{cases.DecisionApprove: cases.StatusApproved, cases.DecisionReject: cases.StatusRejected}[decision]
 	reason := map[string]string{cases.DecisionApprove: "verified", cases.DecisionReject: "document_fake"}[decision]
 	e.exec(`UPDATE cases SET status = ?, decision = ?, reason_code = ?, decided_at = ?, updated_at = ? WHERE id = ?`,
-		status, decision, reason, db.Millis(e.clock()), db.Millis(e.clock()), caseID)
+		status, decision, reason, db.Millis(e.Now()), db.Millis(e.Now()), caseID)
 	var ref, integrationID string
 	var round int
 	if err := e.db.Read.QueryRow(`SELECT reference, integration_id, round FROM cases WHERE id = ?`, caseID).Scan(&ref, &integrationID, &round); err != nil {
@@ -119,7 +99,7 @@ func (e *env) decide(caseID, decision string) int64 {
 	}
 	if err := e.cases.EnqueueOutboxDecision(e.ctx, cases.OutboxDecision{CaseID: caseID, IntegrationID: integrationID,
 		Reference: ref, Round: round, Decision: decision, Status: status, ReasonCode: reason, Comment: "checked twice",
-		Actor: "lead@example.com", At: e.clock().Format(caseapi.TimeFormat)}); err != nil {
+		Actor: "lead@example.com", At: e.Now().Format(caseapi.TimeFormat)}); err != nil {
 		e.t.Fatal(err)
 	}
 	var id int64

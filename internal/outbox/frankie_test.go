@@ -142,7 +142,7 @@ func (e *frankieEnv) onlyCase() *cases.Case {
 func TestFrankieOneWriteBackEcho(t *testing.T) {
 	rc := newReceiver(t, time.Now, http.StatusInternalServerError)
 	e := newFrankieEnv(t, rc.srv.URL)
-	rc.verifier.Now = e.clock
+	rc.verifier.Now = e.Now
 	rc.trust(e.in.DecisionSecret)
 	c := e.onlyCase()
 	if c.Status != cases.StatusNew || c.RoundKey == "" {
@@ -184,7 +184,7 @@ func TestFrankieOneWriteBackEcho(t *testing.T) {
 	}
 
 	// The decision URL's retry does not resend the override.
-	e.advance(time.Minute)
+	e.Advance(time.Minute)
 	e.drain(w)
 	if d := e.delivery(outboxID, outbox.DestDecisionURL); d.State != outbox.StateDelivered || d.Attempts != 2 {
 		t.Errorf("decision URL after the retry: %+v", d)
@@ -231,7 +231,7 @@ func TestFrankieOneRefusedAndGauges(t *testing.T) {
 	if d := e.delivery(outboxID, outbox.DestDecisionURL); d.State != outbox.StatePending {
 		t.Errorf("decision URL down: %+v", d)
 	}
-	e.advance(90 * time.Second)
+	e.Advance(90 * time.Second)
 	if v := e.metric("kycdesk_outbox_depth", map[string]string{"integration": "frankie-au"}); v != 1 {
 		t.Errorf("depth %v, want 1", v)
 	}
@@ -241,8 +241,8 @@ func TestFrankieOneRefusedAndGauges(t *testing.T) {
 	if v := e.metric("kycdesk_outbox_failed", map[string]string{"integration": "frankie-au"}); v != 1 {
 		t.Errorf("failed gauge %v", v)
 	}
-	h, err := (&outbox.Store{DB: e.db, Now: e.clock}).Health(e.ctx, e.in.ID)
-	if err != nil || h.Pending != 1 || h.Failed != 1 || e.clock().Sub(h.OldestPending) < 90*time.Second {
+	h, err := (&outbox.Store{DB: e.db, Now: e.Now}).Health(e.ctx, e.in.ID)
+	if err != nil || h.Pending != 1 || h.Failed != 1 || e.Now().Sub(h.OldestPending) < 90*time.Second {
 		t.Errorf("health %+v %v", h, err)
 	}
 }

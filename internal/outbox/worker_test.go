@@ -17,7 +17,7 @@ import (
 
 func TestDecisionDeliveredSigned(t *testing.T) {
 	e := newEnv(t)
-	rc := newReceiver(t, e.clock)
+	rc := newReceiver(t, e.Now)
 	in := e.genericIntegration("acme", rc.srv.URL+"/kyc/decisions?tenant=7")
 	if !strings.HasPrefix(in.DecisionSecret, "whsec_") {
 		t.Fatalf("decision secret %q", in.DecisionSecret)
@@ -37,8 +37,8 @@ func TestDecisionDeliveredSigned(t *testing.T) {
 		*ev.Case.Decision != "approve" || ev.Case.ReasonCode == nil || *ev.Case.ReasonCode != "verified" {
 		t.Errorf("delivery %+v", ev)
 	}
-	if at, err := time.Parse(time.RFC3339, ev.Event.OccurredAt); err != nil || !at.Equal(e.clock()) {
-		t.Errorf("occurred_at %q, want the decision's time %s", ev.Event.OccurredAt, e.clock())
+	if at, err := time.Parse(time.RFC3339, ev.Event.OccurredAt); err != nil || !at.Equal(e.Now()) {
+		t.Errorf("occurred_at %q, want the decision's time %s", ev.Event.OccurredAt, e.Now())
 	}
 	if d := e.delivery(outboxID, outbox.DestDecisionURL); d.State != outbox.StateDelivered || d.Attempts != 1 || d.LastStatus != 200 {
 		t.Errorf("delivery row %+v", d)
@@ -56,7 +56,7 @@ func TestDecisionDeliveredSigned(t *testing.T) {
 	testkit.VerifyAudit(t, e.db)
 
 	// Nothing is sent twice.
-	e.advance(time.Hour)
+	e.Advance(time.Hour)
 	e.drain(w)
 	if n := len(rc.received()); n != 1 {
 		t.Errorf("%d deliveries after a second drain, want 1", n)
@@ -68,7 +68,7 @@ func TestDecisionDeliveredSigned(t *testing.T) {
 
 func TestDecision4xxFailsAtOnceAndAdminReplays(t *testing.T) {
 	e := newEnv(t)
-	rc := newReceiver(t, e.clock, http.StatusBadRequest)
+	rc := newReceiver(t, e.Now, http.StatusBadRequest)
 	in := e.genericIntegration("acme", rc.srv.URL)
 	rc.trust(in.DecisionSecret)
 	_, outboxID := e.decidedCase(in, "vrf-2", cases.DecisionReject)
@@ -79,12 +79,12 @@ func TestDecision4xxFailsAtOnceAndAdminReplays(t *testing.T) {
 	if d.State != outbox.StateFailed || d.Attempts != 1 || d.LastStatus != 400 || !strings.Contains(d.LastError, "400") {
 		t.Fatalf("after a 400: %+v", d)
 	}
-	e.advance(time.Hour)
+	e.Advance(time.Hour)
 	e.drain(w)
 	if n := len(rc.received()); n != 1 {
 		t.Fatalf("a failed delivery was retried: %d requests", n)
 	}
-	st := &outbox.Store{DB: e.db, Now: e.clock}
+	st := &outbox.Store{DB: e.db, Now: e.Now}
 	h, err := st.Health(e.ctx, in.ID)
 	if err != nil || h.Failed != 1 || h.Pending != 0 {
 		t.Errorf("health %+v %v", h, err)
@@ -130,12 +130,12 @@ func TestDecisionRetriedWithBackoffThenDead(t *testing.T) {
 	for range 100 {
 		script = append(script, 503)
 	}
-	rc := newReceiver(t, e.clock, script...)
+	rc := newReceiver(t, e.Now, script...)
 	in := e.genericIntegration("acme", rc.srv.URL)
 	rc.trust(in.DecisionSecret)
 	_, outboxID := e.decidedCase(in, "vrf-3", cases.DecisionApprove)
 	w := e.worker()
-	start := e.clock()
+	start := e.Now()
 	e.drain(w)
 
 	// 10 s base, doubled per attempt, half of it random: [5 s, 10 s], then [10 s, 20 s], ...
@@ -145,21 +145,21 @@ func TestDecisionRetriedWithBackoffThenDead(t *testing.T) {
 		t.Fatalf("after a 503: %+v (now %s)", d, start)
 	}
 	// Not due yet: nothing is sent.
-	e.advance(4 * time.Second)
+	e.Advance(4 * time.Second)
 	e.drain(w)
 	if n := len(rc.received()); n != 1 {
 		t.Fatalf("%d requests before the retry was due", n)
 	}
-	e.advance(d.NextAt.Sub(e.clock()))
-	now := e.clock()
+	e.Advance(d.NextAt.Sub(e.Now()))
+	now := e.Now()
 	e.drain(w)
 	if d := e.delivery(outboxID, outbox.DestDecisionURL); d.State != outbox.StatePending || d.Attempts != 2 || d.LastStatus != 408 ||
 		d.NextAt.Before(now.Add(10*time.Second)) || d.NextAt.After(now.Add(20*time.Second)) {
 		t.Fatalf("after a 408: %+v", d)
 	}
 	// 429 with Retry-After: 120 waits at least that long.
-	e.advance(e.delivery(outboxID, outbox.DestDecisionURL).NextAt.Sub(e.clock()))
-	now = e.clock()
+	e.Advance(e.delivery(outboxID, outbox.DestDecisionURL).NextAt.Sub(e.Now()))
+	now = e.Now()
 	e.drain(w)
 	if d := e.delivery(outboxID, outbox.DestDecisionURL); d.Attempts != 3 || d.LastStatus != 429 || d.NextAt.Before(now.Add(120*time.Second)) {
 		t.Fatalf("after a 429 with Retry-After: %+v", d)
@@ -170,18 +170,18 @@ func TestDecisionRetriedWithBackoffThenDead(t *testing.T) {
 		if d.State != outbox.StatePending {
 			break
 		}
-		if gap := d.NextAt.Sub(e.clock()); gap > time.Hour+time.Second {
+		if gap := d.NextAt.Sub(e.Now()); gap > time.Hour+time.Second {
 			t.Fatalf("retry delay %s over an hour", gap)
 		}
-		e.advance(d.NextAt.Sub(e.clock()))
+		e.Advance(d.NextAt.Sub(e.Now()))
 		e.drain(w)
 	}
 	d = e.delivery(outboxID, outbox.DestDecisionURL)
 	if d.State != outbox.StateDead || !strings.Contains(d.LastError, "gave up") {
 		t.Fatalf("after 24 hours: %+v", d)
 	}
-	if e.clock().Sub(start) < 24*time.Hour || e.clock().Sub(start) > 24*time.Hour+time.Minute {
-		t.Errorf("dead after %s, want 24 hours", e.clock().Sub(start))
+	if e.Now().Sub(start) < 24*time.Hour || e.Now().Sub(start) > 24*time.Hour+time.Minute {
+		t.Errorf("dead after %s, want 24 hours", e.Now().Sub(start))
 	}
 	if got := testkit.AuditActions(t, e.db, "vrf-3"); slices.Contains(got, "outbox.delivered") || !slices.Contains(got, "outbox.failed") {
 		t.Errorf("audit %v", got)
@@ -198,7 +198,7 @@ func TestDecisionRetriedWithBackoffThenDead(t *testing.T) {
 // decision URL may carry a token).
 func TestDecisionNetworkErrorRetried(t *testing.T) {
 	e := newEnv(t)
-	rc := newReceiver(t, e.clock)
+	rc := newReceiver(t, e.Now)
 	url := rc.srv.URL + "/hook?token=sekrit"
 	in := e.genericIntegration("acme", url)
 	rc.srv.Close()
@@ -213,7 +213,7 @@ func TestDecisionNetworkErrorRetried(t *testing.T) {
 // Decisions on one case go out in order; a rotation signs with both secrets during the overlap.
 func TestDecisionOrderAndRotation(t *testing.T) {
 	e := newEnv(t)
-	rc := newReceiver(t, e.clock, 500)
+	rc := newReceiver(t, e.Now, 500)
 	in := e.genericIntegration("acme", rc.srv.URL)
 	caseID, first := e.decidedCase(in, "vrf-5", cases.DecisionReject)
 	second := e.decide(caseID, cases.DecisionApprove)
@@ -228,21 +228,21 @@ func TestDecisionOrderAndRotation(t *testing.T) {
 	if d := e.delivery(second, outbox.DestDecisionURL); d.Attempts != 0 {
 		t.Fatalf("the second decision went out before the first: %+v", d)
 	}
-	e.advance(e.delivery(first, outbox.DestDecisionURL).NextAt.Sub(e.clock()))
+	e.Advance(e.delivery(first, outbox.DestDecisionURL).NextAt.Sub(e.Now()))
 	e.drain(w)
 	got := rc.received()
 	if len(got) != 3 || got[1].ID != strconv.FormatInt(first, 10) || got[2].ID != strconv.FormatInt(second, 10) {
 		t.Fatalf("deliveries %+v", got)
 	}
 	// After the overlap only the new secret signs.
-	e.advance(2 * time.Hour)
+	e.Advance(2 * time.Hour)
 	_, third := e.decidedCase(in, "vrf-6", cases.DecisionApprove)
 	e.drain(w)
 	if d := e.delivery(third, outbox.DestDecisionURL); d.State != outbox.StateFailed || d.LastStatus != 401 {
 		t.Errorf("signed with the expired secret only? %+v", d)
 	}
 	rc.trust(newSecret)
-	st := &outbox.Store{DB: e.db, Now: e.clock}
+	st := &outbox.Store{DB: e.db, Now: e.Now}
 	if err := st.Replay(e.ctx, "admin@example.com", in.ID, e.delivery(third, outbox.DestDecisionURL).ID); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestDecisionURLSettings(t *testing.T) {
 // second one to neither.
 func TestWhichStepsGoOut(t *testing.T) {
 	e := newEnv(t)
-	rc := newReceiver(t, e.clock)
+	rc := newReceiver(t, e.Now)
 	in, _, err := e.integ.Create(e.ctx, "test", integration.Spec{Name: "frankie-au", Provider: integration.FrankieOne,
 		AuthMode: integration.AuthIP, APIURL: rc.srv.URL + "/v2", APIKey: "k", CustomerID: "c", DecisionURL: rc.srv.URL})
 	if err != nil {
@@ -318,7 +318,7 @@ func TestWhichStepsGoOut(t *testing.T) {
 		t.Run(tt.status, func(t *testing.T) {
 			ref := "ent-" + tt.status
 			out, err := e.cases.Apply(e.ctx, cases.Source{IntegrationID: in.ID, IntegrationName: in.Name, Provider: in.Provider},
-				0, cases.Result{Reference: ref, Round: "exec-1", OccurredAt: e.clock(), Result: cases.ResultReview, RiskLevel: cases.RiskHigh})
+				0, cases.Result{Reference: ref, Round: "exec-1", OccurredAt: e.Now(), Result: cases.ResultReview, RiskLevel: cases.RiskHigh})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -364,12 +364,12 @@ func TestDecisionOfRemovedIntegration(t *testing.T) {
 // A decision not yet routed counts in the depth and the oldest pending age already.
 func TestGaugesCountUnrouted(t *testing.T) {
 	e := newEnv(t)
-	rc := newReceiver(t, e.clock)
+	rc := newReceiver(t, e.Now)
 	in := e.genericIntegration("acme", rc.srv.URL)
 	rc.trust(in.DecisionSecret)
 	w := e.worker()
 	e.decidedCase(in, "vrf-10", cases.DecisionApprove)
-	e.advance(30 * time.Second)
+	e.Advance(30 * time.Second)
 	if v := e.metric("kycdesk_outbox_depth", map[string]string{"integration": "acme"}); v != 1 {
 		t.Errorf("depth %v before routing, want 1", v)
 	}
@@ -388,7 +388,7 @@ func TestGaugesCountUnrouted(t *testing.T) {
 // Deliveries held back behind an older one of their case never starve the rest.
 func TestHeldBackDeliveriesDoNotStarveOthers(t *testing.T) {
 	e := newEnv(t)
-	rc := newReceiver(t, e.clock, http.StatusServiceUnavailable)
+	rc := newReceiver(t, e.Now, http.StatusServiceUnavailable)
 	in := e.genericIntegration("acme", rc.srv.URL)
 	rc.trust(in.DecisionSecret)
 	caseA, a1 := e.decidedCase(in, "vrf-a", cases.DecisionReject)
@@ -403,7 +403,7 @@ func TestHeldBackDeliveriesDoNotStarveOthers(t *testing.T) {
 	if d := e.delivery(a2, outbox.DestDecisionURL); d.Attempts != 0 {
 		t.Errorf("a2 went before a1: %+v", d)
 	}
-	e.advance(e.delivery(a1, outbox.DestDecisionURL).NextAt.Sub(e.clock()))
+	e.Advance(e.delivery(a1, outbox.DestDecisionURL).NextAt.Sub(e.Now()))
 	e.drain(w)
 	if d1, d2 := e.delivery(a1, outbox.DestDecisionURL), e.delivery(a2, outbox.DestDecisionURL); d1.State != outbox.StateDelivered || d2.State != outbox.StateDelivered {
 		t.Errorf("after the retry: %+v %+v", d1, d2)

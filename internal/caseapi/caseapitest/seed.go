@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kycdesk/kycdesk/db"
@@ -85,15 +84,15 @@ func Seed(ctx context.Context, d *db.DB, n int, first time.Time, step time.Durat
 		}
 	}
 	err = d.Tx(ctx, func(tx *sql.Tx) error {
-		if err := insertRows(ctx, tx, "cases", []string{"id", "integration_id", "provider", "reference", "status", "result",
+		if err := db.InsertRows(ctx, tx, "cases", []string{"id", "integration_id", "provider", "reference", "status", "result",
 			"risk_level", "round", "result_at", "full_name", "given_name", "family_name", "external_id", "sla_due",
 			"created_at", "updated_at"}, caseRows); err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, "case_checks", []string{"case_id", "round", "kind", "result", "score", "details"}, checkRows); err != nil {
+		if err := db.InsertRows(ctx, tx, "case_checks", []string{"case_id", "round", "kind", "result", "score", "details"}, checkRows); err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, "case_documents", []string{"id", "case_id", "round", "kind", "provider_ref", "content_type",
+		if err := db.InsertRows(ctx, tx, "case_documents", []string{"id", "case_id", "round", "kind", "provider_ref", "content_type",
 			"size", "sha256", "wrapped_key", "ciphertext", "created_at"}, docRows); err != nil {
 			return err
 		}
@@ -102,31 +101,7 @@ func Seed(ctx context.Context, d *db.DB, n int, first time.Time, step time.Durat
 		for _, c := range out {
 			refreshRows = append(refreshRows, []any{c.ID, 1})
 		}
-		return insertRows(ctx, tx, "case_api_refresh", []string{"case_id", "round"}, refreshRows)
+		return db.InsertRows(ctx, tx, "case_api_refresh", []string{"case_id", "round"}, refreshRows)
 	})
 	return out, err
-}
-
-// insertRows writes rows with as few multi-row INSERT statements as SQLite's limit on
-// bound parameters allows.
-func insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
-	per := 30000 / len(cols)
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	for start := 0; start < len(rows); start += per {
-		batch := rows[start:min(start+per, len(rows))]
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-		args := make([]any, 0, len(batch)*len(cols))
-		for i, r := range batch {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(tuple)
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return fmt.Errorf("seed %s: %w", table, err)
-		}
-	}
-	return nil
 }
