@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -135,19 +134,18 @@ func seedCases(ctx context.Context, d *db.DB, n int, first time.Time, step time.
 	}
 	cols := []string{"id", "integration_id", "provider", "reference", "status", "result", "risk_level", "result_at",
 		"full_name", "sla_due", "created_at", "updated_at"}
-	per := 30000 / len(cols)
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	// Rows are generated and written a batch at a time, so a million cases never sit in memory.
+	const batch = 10000
 	return d.Tx(ctx, func(tx *sql.Tx) error {
-		for lo := 0; lo < n; lo += per {
-			hi := min(lo+per, n)
-			args := make([]any, 0, (hi-lo)*len(cols))
+		for lo := 0; lo < n; lo += batch {
+			hi := min(lo+batch, n)
+			rows := make([][]any, 0, hi-lo)
 			for i := lo; i < hi; i++ {
 				ms := db.Millis(first.Add(time.Duration(i) * step))
-				args = append(args, id.New(), iid, "generic", fmt.Sprintf("seed-%08d", i), "in_review", "review", "medium", ms,
-					"Nguyễn Thu Hương", ms+86_400_000, ms, ms)
+				rows = append(rows, []any{id.New(), iid, "generic", fmt.Sprintf("seed-%08d", i), "in_review", "review", "medium", ms,
+					"Nguyễn Thu Hương", ms + 86_400_000, ms, ms})
 			}
-			q := "INSERT INTO cases (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(tuple+",", hi-lo), ",")
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			if err := db.InsertRows(ctx, tx, "cases", cols, rows); err != nil {
 				return err
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -98,23 +97,22 @@ func BulkCases(ctx context.Context, d *db.DB, n int, first time.Time, step time.
 	}
 	cols := []string{"id", "integration_id", "provider", "reference", "status", "result", "risk_level", "result_at",
 		"full_name", "sla_due", "created_at", "updated_at", "decision", "reason_code", "decided_at", "first_decided_at"}
-	per := 30000 / len(cols)
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	// Rows are generated and written a batch at a time, so a million cases never sit in memory.
+	const batch = 10000
 	return d.Tx(ctx, func(tx *sql.Tx) error {
-		for lo := 0; lo < n; lo += per {
-			hi := min(lo+per, n)
-			args := make([]any, 0, (hi-lo)*len(cols))
+		for lo := 0; lo < n; lo += batch {
+			hi := min(lo+batch, n)
+			rows := make([][]any, 0, hi-lo)
 			for i := lo; i < hi; i++ {
 				ms := db.Millis(first.Add(time.Duration(i) * step))
 				status, decision, reason, decided := "in_review", any(nil), any(nil), any(nil)
 				if i%2 == 0 {
 					status, decision, reason, decided = "approved", "approve", "verified", ms+3_600_000
 				}
-				args = append(args, id.New(), iid, "generic", fmt.Sprintf("vrf-%08d", i), status, "review", "medium", ms,
-					"Nguyễn Thu Hương", ms+86_400_000, ms, ms, decision, reason, decided, decided)
+				rows = append(rows, []any{id.New(), iid, "generic", fmt.Sprintf("vrf-%08d", i), status, "review", "medium", ms,
+					"Nguyễn Thu Hương", ms + 86_400_000, ms, ms, decision, reason, decided, decided})
 			}
-			q := "INSERT INTO cases (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(tuple+",", hi-lo), ",")
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			if err := db.InsertRows(ctx, tx, "cases", cols, rows); err != nil {
 				return err
 			}
 		}
