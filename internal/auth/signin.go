@@ -199,24 +199,31 @@ func (u *Users) lockExpired(ctx context.Context, usr *User) error {
 func (u *Users) recordRefusal(ctx context.Context, email, ip string, usr *User, reason string) error {
 	now := u.now()
 	err := u.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, ?)`,
-			email, ip, db.Millis(now), attemptRefused); err != nil {
-			return err
-		}
-		actor := email
-		if usr == nil {
-			actor = "anonymous"
-		}
-		if _, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: actor, Action: "auth.login_failed", Subject: email,
-			Details: map[string]any{"reason": reason, "ip": ip}}); err != nil {
-			return err
-		}
-		return pruneAttempts(ctx, tx, now)
+		return writeAttempt(ctx, tx, email, ip, usr, reason, attemptRefused, now)
 	})
 	if err != nil {
 		return err
 	}
 	return ErrLockedOut
+}
+
+// writeAttempt stores an unsuccessful sign-in attempt of the given kind, audits it as
+// auth.login_failed (actor "anonymous" for an email no account has) and prunes old attempts,
+// all in the caller's transaction.
+func writeAttempt(ctx context.Context, tx *sql.Tx, email, ip string, usr *User, reason string, kind int, now time.Time) error {
+	if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, ?)`,
+		email, ip, db.Millis(now), kind); err != nil {
+		return err
+	}
+	actor := email
+	if usr == nil {
+		actor = "anonymous"
+	}
+	if _, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: actor, Action: "auth.login_failed", Subject: email,
+		Details: map[string]any{"reason": reason, "ip": ip}}); err != nil {
+		return err
+	}
+	return pruneAttempts(ctx, tx, now)
 }
 
 // pruneAttempts deletes up to pruneBatch attempts older than AttemptRetention, keeping
@@ -237,19 +244,7 @@ func (u *Users) recordFailure(ctx context.Context, email, ip string, usr *User, 
 	now := u.now()
 	lockedOut := false
 	err := u.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := exec(ctx, tx, `INSERT INTO login_attempts (email, ip, at, success) VALUES (?, ?, ?, ?)`,
-			email, ip, db.Millis(now), attemptFailed); err != nil {
-			return err
-		}
-		actor := email
-		if usr == nil {
-			actor = "anonymous"
-		}
-		if _, err := audit.Append(ctx, tx, audit.Entry{At: now, Actor: actor, Action: "auth.login_failed", Subject: email,
-			Details: map[string]any{"reason": reason, "ip": ip}}); err != nil {
-			return err
-		}
-		if err := pruneAttempts(ctx, tx, now); err != nil {
+		if err := writeAttempt(ctx, tx, email, ip, usr, reason, attemptFailed, now); err != nil {
 			return err
 		}
 		n, err := u.emailFailures(ctx, tx, email, now)
