@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/kycdesk/kycdesk/handlers"
 	"github.com/kycdesk/kycdesk/internal/config"
+	"github.com/kycdesk/kycdesk/internal/lowprio"
 )
 
 // serveFlags parses the serve command line into a Config. Each flag's default comes from
@@ -79,6 +81,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 // runServer serves until ctx ends, then finishes in-flight requests and stops.
 // started, when not nil, receives the listening base URL once requests are accepted.
 func (m *Main) runServer(ctx context.Context, cfg config.Config, started func(baseURL string)) error {
+	// The inbox worker and exports run on lowered threads; spare Ps keep them from holding
+	// the ones requests need (internal/lowprio).
+	lowprio.Reserve(os.Getenv)
 	st, err := openStore(ctx, cfg.DataDir)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
 	"github.com/kycdesk/kycdesk/internal/integration"
+	"github.com/kycdesk/kycdesk/internal/lowprio"
 	"github.com/kycdesk/kycdesk/internal/metrics"
 	"github.com/kycdesk/kycdesk/internal/provider/fptai"
 	"github.com/kycdesk/kycdesk/internal/provider/frankieone"
@@ -47,6 +48,12 @@ type WorkerConfig struct {
 	Arrivals func() int64
 	AckWait  func() time.Duration // Inbox.AckWait: acknowledgements strained, the worker slows to 600 rows/s
 	PaceRows float64              // rows/s while deliveries arrive fast (default 1,000; negative: no pacing)
+	// Nice is the niceness of the committer's thread, where the case transactions run
+	// (Linux): requests and acknowledgements go first for the cores (internal/lowprio; the
+	// process should have called lowprio.Reserve). 0 means lowprio.Nice, below 0 the
+	// process's own. The processing goroutines (parsing, fetches) keep the process's: a
+	// lowered thread per goroutine costs a thread handoff per row, and starves the commits.
+	Nice int
 	// Marks writes the rows' new states with the inbox committer's next transaction
 	// (Inbox.Mark). nil: the worker writes them in transactions of its own on Inbox.
 	Marks func(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
@@ -89,6 +96,9 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 	}
 	if c.PaceRows == 0 {
 		c.PaceRows = 1000
+	}
+	if c.Nice == 0 {
+		c.Nice = lowprio.Nice
 	}
 	if c.HTTP == nil {
 		c.HTTP = NewFetchClient()
@@ -212,6 +222,7 @@ func (w *Worker) loop(ctx context.Context, untilIdle bool) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		lowprio.Lower(w.cfg.Nice)
 		w.commitLoop(ctx, commits, done)
 	}()
 	defer func() {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+
+	"github.com/kycdesk/kycdesk/internal/lowprio"
 )
 
 // The cases report is the one that runs to a million rows, so it is read and formatted by
@@ -30,8 +32,8 @@ var exportSlot = make(chan struct{}, 1)
 
 // DefaultNice is the niceness of the cases report's workers: the server's other work
 // (webhooks are acknowledged while an export runs) goes first for the cores. See
-// BENCHMARKS.md, "Faster cases export (exportspeed)".
-const DefaultNice = 10
+// BENCHMARKS.md, "Faster cases export (exportspeed)" and "Background work behind requests".
+const DefaultNice = lowprio.Nice
 
 // key is a position in the cases_created index.
 type key struct {
@@ -67,7 +69,7 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 		// handlers and pages the CPU first and the export takes what is left. With one
 		// core left idle a 2-core server exported 226,000 rows/s, with both 370,000/s
 		// (BENCHMARKS.md, "Faster cases export").
-		workers = max(1, min(runtime.GOMAXPROCS(0), 4))
+		workers = max(1, min(runtime.NumCPU(), lowprio.Spare))
 	}
 	nice := rp.Nice
 	if nice == 0 {
@@ -123,7 +125,7 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lowerPriority(nice)
+			lowprio.Lower(nice)
 			format := newFormatter()
 			for c := range jobs {
 				c.err = rp.readChunk(ctx, c, to, cols, tables, format)

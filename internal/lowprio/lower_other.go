@@ -1,0 +1,6 @@
+//go:build !linux
+
+package lowprio
+
+// Lower does nothing where threads have no niceness of their own.
+func Lower(int) {}

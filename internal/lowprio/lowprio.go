@@ -1,0 +1,37 @@
+// Package lowprio runs background work (the inbox worker, report exports) behind requests.
+//
+// The kernel schedules threads, the Go runtime schedules goroutines on GOMAXPROCS Ps, and
+// the runtime knows nothing of niceness. Lowering the niceness of a goroutine's thread is
+// therefore only half of it: while that goroutine runs Go code it holds a P, and with one
+// P per core a request's goroutine waits for a P however low the holder's priority. So
+// Reserve gives the runtime spare Ps, as many as background goroutines may hold at once,
+// and the kernel, which does know niceness, decides who gets the cores.
+package lowprio
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Nice is the niceness background threads run at: with it the kernel gives a thread at
+// niceness 0 about nine times their share of a core when both want it (weights 1024 : 110).
+const Nice = 10
+
+// Spare is how many Ps Reserve adds: the inbox worker's committer and a few of its
+// goroutines, or an export's workers, running Go code at once.
+const Spare = 4
+
+var reserve sync.Once
+
+// Reserve raises GOMAXPROCS, once per process, from the runtime's default (one P per
+// usable core) by Spare, so that goroutines on lowered threads never hold the Ps that
+// requests need. Call it before starting background work; a GOMAXPROCS set in the
+// environment is left as it is.
+func Reserve(getenv func(string) string) {
+	reserve.Do(func() {
+		if getenv("GOMAXPROCS") != "" {
+			return
+		}
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + Spare)
+	})
+}
