@@ -30,6 +30,7 @@ var pragmas = []string{
 	"PRAGMA busy_timeout = 10000",
 	"PRAGMA temp_store = MEMORY",
 	"PRAGMA cache_size = -32000",
+	"PRAGMA wal_autocheckpoint = 0", // checkpoints run beside the writer: checkpoint.go
 }
 
 const driverName = "sqlite3_kycdesk"
@@ -59,6 +60,8 @@ type DB struct {
 	Path  string
 
 	migrations fs.FS // the file's schema: migrations/ for kycdesk.db, inbox_migrations/ for inbox.db
+
+	stopCheckpoints func() error
 }
 
 // FileName is the database file inside the data directory.
@@ -107,6 +110,10 @@ func openFile(ctx context.Context, path string, schema fs.FS) (*DB, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.startCheckpoints(path); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -125,9 +132,13 @@ func (d *DB) MigrateReport(ctx context.Context) ([]int64, error) {
 	return applied, nil
 }
 
-// Close closes both pools.
+// Close stops the checkpoints and closes both pools.
 func (d *DB) Close() error {
-	return errors.Join(d.Read.Close(), d.Write.Close())
+	var err error
+	if d.stopCheckpoints != nil {
+		err = d.stopCheckpoints()
+	}
+	return errors.Join(err, d.Read.Close(), d.Write.Close())
 }
 
 // Tx runs fn in a write transaction on the single writer connection and commits it.
