@@ -102,7 +102,10 @@ func openFile(ctx context.Context, path string, schema fs.FS) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	n := max(4, 2*runtime.NumCPU())
+	// Readers run beside each other and the writer under WAL, and a request holds its
+	// connection while Go code reads the rows: with 4 connections on 2 cores, pages queued
+	// for a connection with cores to spare (BENCHMARKS.md, "Queues at a million cases").
+	n := max(16, 8*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	d := &DB{Write: w, Read: r, Path: path, migrations: schema}
