@@ -242,6 +242,11 @@ func (f QueueFilter) candidateSQL(candidates string, limit int) (string, []any) 
 }
 
 func (f QueueFilter) pageSQL(from string, fromArgs []any, limit int) (string, []any) {
+	return f.selectSQL(queueColumns, from, queueJoins, fromArgs, limit)
+}
+
+// selectSQL is pageSQL with its own select list and joins (after from and its index).
+func (f QueueFilter) selectSQL(cols, from, joins string, fromArgs []any, limit int) (string, []any) {
 	where, args := f.where()
 	args = append(fromArgs, args...)
 	order := ` ORDER BY c.sla_due, c.id`
@@ -262,7 +267,7 @@ func (f QueueFilter) pageSQL(from string, fromArgs []any, limit int) (string, []
 			args = append(args, f.after.key, f.after.key, f.after.id)
 		}
 	}
-	return `SELECT ` + queueColumns + from + queueJoins + ` WHERE ` + where + order + ` LIMIT ?`, append(args, limit)
+	return `SELECT ` + cols + from + joins + ` WHERE ` + where + order + ` LIMIT ?`, append(args, limit)
 }
 
 // ListQueue returns one page of f's queue: open queues by SLA due time (soonest first, the

@@ -3,6 +3,8 @@ package cases
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -216,8 +218,10 @@ var maxSearchWalk = 1500
 // queue page says so when a page comes back short: QueuePage.Partial).
 func SearchWalkLimit() int { return maxSearchWalk }
 
-// walkSQL is the page query of f's walk: the queue's index in order from f's position, at
-// most maxSearchWalk rows, each with whether it matches every search word (first column).
+// walkSQL is the first half of f's walk: the queue's index in order from f's position, at
+// most maxSearchWalk rows, each with whether it matches every search word, its position
+// (sort key and id) and its rowid; no join and no other column, so a case that does not
+// match costs the read of its row and the words' GLOBs only.
 func (f QueueFilter) walkSQL() (string, []any) {
 	var hit []string
 	var hitArgs []any
@@ -225,49 +229,79 @@ func (f QueueFilter) walkSQL() (string, []any) {
 		hit = append(hit, `(c.full_name GLOB ? OR c.reference GLOB ? OR c.external_id GLOB ?)`)
 		hitArgs = append(hitArgs, p, p, p)
 	}
+	key := `c.sla_due`
+	if f.Queue == QueueDecided {
+		key = decidedKey
+	}
 	g := f
 	g.search = nil
-	q, args := g.pageSQL(` FROM cases c`, nil, maxSearchWalk)
-	q = `SELECT (` + strings.Join(hit, " AND ") + `), ` + strings.TrimPrefix(q, `SELECT `)
+	q, args := g.selectSQL(`(`+strings.Join(hit, " AND ")+`), `+key+`, c.id, c.rowid`, ` FROM cases c`, ``, nil, maxSearchWalk)
 	return q, append(hitArgs, args...)
 }
 
 // walkQueue is one page of a search that walks the queue: the first limit matches, or,
 // when maxSearchWalk cases hold fewer, those found and a Next that continues the walk
-// after the last case checked (Partial). Either way no case is skipped or repeated.
+// after the last case checked (Partial). Either way no case is skipped or repeated. The
+// walk reads positions only (walkSQL); the page's rows are read for the matches alone, in
+// the same read transaction.
 func (s *Store) walkQueue(ctx context.Context, f QueueFilter, limit int) (QueuePage, error) {
+	tx, err := s.DB.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return QueuePage{}, err
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
 	q, args := f.walkSQL()
-	rows, err := s.DB.Read.QueryContext(ctx, q, args...)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
 	}
-	defer rows.Close()
-	var page QueuePage
-	var last QueueItem
+	var hits []int64
+	last := queueCursor{queue: f.Queue}
 	walked := 0
 	for rows.Next() {
 		var hit bool
-		it, err := scanQueueItem(rows, &hit)
-		if err != nil {
+		var rowid int64
+		if err := rows.Scan(&hit, &last.key, &last.id, &rowid); err != nil {
+			rows.Close()
 			return QueuePage{}, err
 		}
-		walked, last = walked+1, it
+		walked++
 		if hit {
-			page.Items = append(page.Items, it)
-			if len(page.Items) > limit {
+			if hits = append(hits, rowid); len(hits) > limit {
 				break
 			}
 		}
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return QueuePage{}, err
+	}
+	var page QueuePage
+	if len(hits) > 0 {
+		ids, _ := json.Marshal(hits)
+		q, args := f.candidateSQL(string(ids), limit+1)
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			it, err := scanQueueItem(rows)
+			if err != nil {
+				return QueuePage{}, err
+			}
+			page.Items = append(page.Items, it)
+		}
+		if err := rows.Err(); err != nil {
+			return QueuePage{}, err
+		}
 	}
 	switch {
 	case len(page.Items) > limit:
 		page.Items = page.Items[:limit]
 		page.Next = s.sealQueueCursor(f.cursorAt(page.Items[limit-1]))
 	case walked == maxSearchWalk:
-		page.Next, page.Partial = s.sealQueueCursor(f.cursorAt(last)), len(page.Items) < limit
+		page.Next, page.Partial = s.sealQueueCursor(last), len(page.Items) < limit
 	}
 	return page, nil
 }
