@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/config"
 	"github.com/kycdesk/kycdesk/internal/id"
 	"github.com/kycdesk/kycdesk/internal/integration"
+	"github.com/kycdesk/kycdesk/internal/lowprio"
 	"github.com/kycdesk/kycdesk/internal/webhookauth"
 )
 
@@ -46,6 +48,8 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	seconds := f.Int("seconds", 20, "how long the load runs")
 	dataDir := f.String("data", "", "data dir to seed or reuse (default: a temporary one, removed afterwards)")
 	nameSearches := f.Bool("name-searches", true, "include searches for full names of common words (see BENCHMARKS.md)")
+	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the load run to this file (for tuning)")
+	clientNice := f.Int("client-nice", lowprio.Nice, "niceness of the load generator's senders, which share the machine with the server (0: the server's)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -113,10 +117,10 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 		<-done
 		return fmt.Errorf("bench queues: sign in: %w", err)
 	}
-	m.printf("bench queues: %d cases; signed in as %s (password + TOTP over HTTP); %d page requests/s + %d case pages/s, %d deliveries/s, %ds\n",
-		fx.cases, fx.email, *rate, *caseRate, *deliveries, *seconds)
+	m.printf("bench queues: %d cases; signed in as %s (password + TOTP over HTTP); %d page requests/s + %d case pages/s, %d deliveries/s, %ds; load generator at niceness %d\n",
+		fx.cases, fx.email, *rate, *caseRate, *deliveries, *seconds, *clientNice)
 
-	ld := &queueLoad{base: base, cookie: cookie, fx: fx, log: serverTimes,
+	ld := &queueLoad{clientNice: *clientNice, base: base, cookie: cookie, fx: fx, log: serverTimes,
 		client: &fasthttp.Client{MaxConnsPerHost: 2048, ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
 			MaxIdleConnDuration: 30 * time.Second, ReadBufferSize: 16 << 10,
 			Dial: func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, 5*time.Second) }}}
@@ -142,9 +146,21 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	var dl deliveryCount
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usagef("bench queues: %v", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	waits0 := readPoolWaits(base + "/metrics")
 	cpu0, t0 := cpuTime(), time.Now()
 	wg.Add(3)
-	go func() { defer wg.Done(); ld.paced(loadCtx, *rate, 1024, ld.page) }()
+	go func() { defer wg.Done(); ld.paced(loadCtx, *rate, 256, ld.page) }()
 	go func() { defer wg.Done(); ld.paced(loadCtx, *caseRate, 32, ld.casePage) }()
 	go func() {
 		defer wg.Done()
@@ -156,12 +172,15 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	elapsed := time.Since(t0)
 	cpu := cpuTime() - cpu0
 	lag := workerBacklog(base + "/metrics")
+	waits := readPoolWaits(base + "/metrics")
+	waits.n, waits.seconds = waits.n-waits0.n, waits.seconds-waits0.seconds
 	stop()
 	if err := <-done; err != nil {
 		return fmt.Errorf("bench queues: server: %w", err)
 	}
 	serverTimes.wait()
 	ld.report(m, elapsed, &dl, lag, cpu)
+	m.printf("read connections (kycdesk.db): requests waited for one %.0f times, %.1f s in all\n", waits.n, waits.seconds)
 	return nil
 }
 
@@ -558,6 +577,7 @@ func (a *accessLog) get(rid string) (float64, bool) {
 
 // queueLoad sends the page requests and keeps what each one measured.
 type queueLoad struct {
+	clientNice   int // the load generator's senders' niceness (paced)
 	base, cookie string
 	fx           *queueBenchFixture
 	client       *fasthttp.Client
@@ -730,35 +750,44 @@ func (l *queueLoad) casePage(ctx context.Context) {
 	l.record("case", rid, time.Since(t0), err == nil && status == 200)
 }
 
-// paced calls fn rate times a second (open loop: the schedule does not wait for answers),
-// at most inflight at once; a call that finds no free slot is counted as late and skipped.
+// paced calls fn rate times a second (open loop: the schedule does not wait for answers)
+// on inflight senders; a call that finds no sender free is counted as late and skipped.
+// The senders run at niceness clientNice (lowprio): the load generator shares this
+// machine's cores with the server it measures, where real clients (browsers, providers)
+// would be on other machines; lowered, it takes the cores the server leaves.
 func (l *queueLoad) paced(ctx context.Context, rate, inflight int, fn func(context.Context)) {
-	sem := make(chan struct{}, inflight)
+	tickets := make(chan struct{})
+	var wg sync.WaitGroup
+	for range inflight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lowprio.Lower(l.clientNice)
+			for range tickets {
+				fn(ctx)
+			}
+		}()
+	}
+	defer func() {
+		close(tickets)
+		wg.Wait()
+	}()
 	interval := time.Second / time.Duration(rate)
 	start := time.Now()
-	var wg sync.WaitGroup
 	for i := 0; ; i++ {
 		at := start.Add(time.Duration(i) * interval)
 		if wait := time.Until(at); wait > 0 {
 			select {
 			case <-ctx.Done():
-				wg.Wait()
 				return
 			case <-time.After(wait):
 			}
 		}
 		if ctx.Err() != nil {
-			wg.Wait()
 			return
 		}
 		select {
-		case sem <- struct{}{}:
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				fn(ctx)
-			}()
+		case tickets <- struct{}{}:
 		default:
 			l.record("late", "", 0, false)
 		}
@@ -778,7 +807,11 @@ func (d *deliveryCount) send(ctx context.Context, g *loadGen) {
 }
 
 // workerBacklog reads the inbox depth from /metrics (-1 when it cannot).
-func workerBacklog(url string) float64 {
+func workerBacklog(url string) float64 { return metricSum(url, "kycdesk_inbox_depth", "") }
+
+// metricSum adds up the samples of /metrics whose line starts with name and holds label
+// (-1 when /metrics does not answer).
+func metricSum(url, name, label string) float64 {
 	status, body, err := fasthttp.GetTimeout(nil, url, 5*time.Second)
 	if err != nil || status != fasthttp.StatusOK {
 		return -1
@@ -787,7 +820,7 @@ func workerBacklog(url string) float64 {
 	total := 0.0
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "kycdesk_inbox_depth") {
+		if strings.HasPrefix(line, name) && strings.Contains(line, label) {
 			if i := strings.LastIndexByte(line, ' '); i > 0 {
 				v, _ := strconv.ParseFloat(line[i+1:], 64)
 				total += v
@@ -795,6 +828,15 @@ func workerBacklog(url string) float64 {
 		}
 	}
 	return total
+}
+
+// poolWaits is how often requests had waited for a read connection of kycdesk.db, and for
+// how long in all, so far.
+type poolWaits struct{ n, seconds float64 }
+
+func readPoolWaits(url string) poolWaits {
+	return poolWaits{metricSum(url, "go_sql_wait_count_total", `db_name="read"`),
+		metricSum(url, "go_sql_wait_duration_seconds_total", `db_name="read"`)}
 }
 
 func (l *queueLoad) report(m *Main, elapsed time.Duration, dl *deliveryCount, backlog float64, cpu time.Duration) {

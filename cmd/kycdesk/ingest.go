@@ -12,6 +12,7 @@ import (
 	"github.com/kycdesk/kycdesk/internal/ingest"
 	"github.com/kycdesk/kycdesk/internal/integration"
 	"github.com/kycdesk/kycdesk/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // startIngest starts the front half of ingestion: the integration cache (reloaded when
@@ -19,6 +20,10 @@ import (
 // committer, and the separate metrics listener when --metrics-addr asks for one.
 func (bg *background) startIngest(ctx context.Context, cfg config.Config, st *store, log *slog.Logger) error {
 	bg.metrics = metrics.New()
+	// The connection pools: go_sql_wait_count_total says when requests queue for a connection.
+	bg.metrics.Registry.MustRegister(
+		collectors.NewDBStatsCollector(st.db.Read, "read"), collectors.NewDBStatsCollector(st.db.Write, "write"),
+		collectors.NewDBStatsCollector(st.inbox.Read, "inbox_read"), collectors.NewDBStatsCollector(st.inbox.Write, "inbox_write"))
 	bg.integrations = integration.NewRegistry(integration.NewStore(st.db, st.sealer), log)
 	if err := bg.integrations.Load(ctx); err != nil {
 		return err
