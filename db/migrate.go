@@ -24,15 +24,28 @@ func migrateUp(ctx context.Context, w *sql.DB, fsys fs.FS) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS goose_db_version (
+	// One write transaction, begun IMMEDIATE (the writer's _txlock): as autocommit statements
+	// these read first and then ask for the write lock, and under WAL that upgrade fails at
+	// once, busy timeout or not, when another connection committed in between. Once, opening
+	// the database beside a running server (bench export) failed with "database is locked".
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS goose_db_version (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
 		version_id INTEGER NOT NULL,
 		is_applied INTEGER NOT NULL,
 		tstamp TIMESTAMP DEFAULT (datetime('now')))`); err != nil {
+		_ = tx.Rollback()
 		return nil, err
 	}
-	if _, err := w.ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied)
 		SELECT 0, 1 WHERE NOT EXISTS (SELECT 1 FROM goose_db_version)`); err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	applied, err := appliedVersions(ctx, w)
