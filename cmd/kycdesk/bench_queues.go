@@ -48,13 +48,14 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	seconds := f.Int("seconds", 20, "how long the load runs")
 	dataDir := f.String("data", "", "data dir to seed or reuse (default: a temporary one, removed afterwards)")
 	nameSearches := f.Bool("name-searches", true, "include searches for full names of common words (see BENCHMARKS.md)")
+	searchShare := f.Int("search-share", 30, "per cent of the queue page requests that are searches")
 	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the load run to this file (for tuning)")
 	clientNice := f.Int("client-nice", lowprio.Nice, "niceness of the load generator's senders, which share the machine with the server (0: the server's)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *n < 1000 || *rate < 1 || *seconds < 1 || *deliveries < 0 || *caseRate < 0 {
-		return usagef("bench queues: --cases must be at least 1000; --rate and --seconds at least 1")
+	if *n < 1000 || *rate < 1 || *seconds < 1 || *deliveries < 0 || *caseRate < 0 || *searchShare < 0 || *searchShare > 100 {
+		return usagef("bench queues: --cases must be at least 1000; --rate and --seconds at least 1; --search-share 0 to 100")
 	}
 	dir := *dataDir
 	if dir == "" {
@@ -120,7 +121,7 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	m.printf("bench queues: %d cases; signed in as %s (password + TOTP over HTTP); %d page requests/s + %d case pages/s, %d deliveries/s, %ds; load generator at niceness %d\n",
 		fx.cases, fx.email, *rate, *caseRate, *deliveries, *seconds, *clientNice)
 
-	ld := &queueLoad{clientNice: *clientNice, base: base, cookie: cookie, fx: fx, log: serverTimes,
+	ld := &queueLoad{clientNice: *clientNice, searchShare: *searchShare, base: base, cookie: cookie, fx: fx, log: serverTimes,
 		client: &fasthttp.Client{MaxConnsPerHost: 2048, ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
 			MaxIdleConnDuration: 30 * time.Second, ReadBufferSize: 16 << 10,
 			Dial: func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, 5*time.Second) }}}
@@ -578,6 +579,7 @@ func (a *accessLog) get(rid string) (float64, bool) {
 // queueLoad sends the page requests and keeps what each one measured.
 type queueLoad struct {
 	clientNice   int // the load generator's senders' niceness (paced)
+	searchShare  int // per cent of queue page requests that are searches
 	base, cookie string
 	fx           *queueBenchFixture
 	client       *fasthttp.Client
@@ -685,12 +687,17 @@ func (l *queueLoad) step(s *pageStream, measure bool) {
 	}
 }
 
-// page sends one queue page request of the mix: 30 % first pages (every tab, with and
-// without filters), 40 % deep pages (the streams), 30 % searches.
+// page sends one queue page request of the mix: searchShare % searches, the rest 4 : 3
+// deep pages (the streams) and first pages (every tab, with and without filters); with
+// the default 30 % searches, 40 % deep and 30 % first pages.
 func (l *queueLoad) page(ctx context.Context) {
 	r := rand.IntN(100)
-	switch {
-	case r < 40:
+	if r < l.searchShare {
+		l.search()
+		return
+	}
+	switch r = (r - l.searchShare) * 7 / max(1, 100-l.searchShare); {
+	case r < 4:
 		s := l.streams[int(l.next.Add(1))%len(l.streams)]
 		if !s.mu.TryLock() { // that stream's previous page is still on its way: take a first page instead
 			l.first()
@@ -698,10 +705,8 @@ func (l *queueLoad) page(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		l.step(s, true)
-	case r < 70:
-		l.first()
 	default:
-		l.search()
+		l.first()
 	}
 }
 
