@@ -48,12 +48,16 @@ type WorkerConfig struct {
 	Arrivals func() int64
 	AckWait  func() time.Duration // Inbox.AckWait: acknowledgements strained, the worker slows to 600 rows/s
 	PaceRows float64              // rows/s while deliveries arrive fast (default 1,000; negative: no pacing)
-	// Nice is the niceness of the committer's thread, where the case transactions run
-	// (Linux): requests and acknowledgements go first for the cores (internal/lowprio; the
-	// process should have called lowprio.Reserve). 0 means lowprio.Nice, below 0 the
-	// process's own. The processing goroutines (parsing, fetches) keep the process's: a
-	// lowered thread per goroutine costs a thread handoff per row, and starves the commits.
+	// Nice is the niceness of the thread the case transactions run on (Linux): requests
+	// and acknowledgements go first for the cores (internal/lowprio; the process should
+	// have called lowprio.Reserve). 0 means lowprio.Nice, below 0 the process's own. The
+	// processing goroutines (parsing, fetches) keep the process's: a lowered thread per
+	// goroutine costs a thread handoff per row, and starves the commits.
 	Nice int
+	// FloorRows is the rows/s the worker makes whatever else wants the cores: while it has
+	// made fewer in the last second, its commits run at the process's priority (default
+	// 550: the 500 cases/s it must keep up with, and a margin).
+	FloorRows int
 	// Marks writes the rows' new states with the inbox committer's next transaction
 	// (Inbox.Mark). nil: the worker writes them in transactions of its own on Inbox.
 	Marks func(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
@@ -99,6 +103,9 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 	}
 	if c.Nice == 0 {
 		c.Nice = lowprio.Nice
+	}
+	if c.FloorRows <= 0 {
+		c.FloorRows = 550
 	}
 	if c.HTTP == nil {
 		c.HTTP = NewFetchClient()
@@ -222,7 +229,6 @@ func (w *Worker) loop(ctx context.Context, untilIdle bool) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		lowprio.Lower(w.cfg.Nice)
 		w.commitLoop(ctx, commits, done)
 	}()
 	defer func() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/cases"
+	"github.com/kycdesk/kycdesk/internal/lowprio"
 )
 
 // opKind is what the committer writes for a processed row.
@@ -43,7 +44,14 @@ const maxLastError = 500
 // commitLoop is the one goroutine that writes processed rows: it takes whatever is waiting
 // (up to BatchMax) into one transaction, so the sync to disk is paid once per batch; while a
 // batch commits, the next one gathers by itself.
+//
+// A batch commits on one of two lanes (see floorLanes): on a thread of lowered priority
+// (lowprio), so acknowledgements and pages go first for the cores; or, while the worker has
+// made fewer than FloorRows rows in the last second, on this goroutine at the process's
+// priority, so arrivals can never starve it either.
 func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done chan<- *commitOp) {
+	lanes := newFloorLanes(w.cfg.Nice, w.cfg.FloorRows)
+	defer lanes.close()
 	batch := make([]*commitOp, 0, w.cfg.BatchMax)
 	for {
 		select {
@@ -61,7 +69,7 @@ func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done 
 				}
 			}
 			batch = w.linger(ctx, commits, batch)
-			w.commit(ctx, batch)
+			lanes.run(len(batch), func() { w.commit(ctx, batch) })
 			for _, op := range batch {
 				w.logOutcome(op)
 				if w.cfg.Metrics != nil && op.kind != opAbandon && !op.noWrite {
@@ -214,4 +222,64 @@ func (w *Worker) write(ctx context.Context, tx *sql.Tx, op *commitOp, now time.T
 		_, err = tx.ExecContext(ctx, `UPDATE inbox SET last_error = ? WHERE id = ? AND state = 'pending'`, note, op.id)
 	}
 	return err
+}
+
+// floorLanes runs the worker's commits on a lowered thread, except while the worker is
+// below its floor rate.
+type floorLanes struct {
+	low    chan func()
+	lowEnd chan struct{}
+	floor  int
+	made   []madeAt // batches of the last second
+}
+
+type madeAt struct {
+	at   time.Time
+	rows int
+}
+
+func newFloorLanes(nice, floor int) *floorLanes {
+	l := &floorLanes{floor: floor}
+	if nice <= 0 {
+		return l // no lowered lane: every commit runs on the caller
+	}
+	l.low, l.lowEnd = make(chan func()), make(chan struct{})
+	go func() {
+		defer close(l.lowEnd)
+		lowprio.Lower(nice) // this goroutine's thread ends with it
+		for f := range l.low {
+			f()
+		}
+	}()
+	return l
+}
+
+// run runs commit (of rows rows) on the lowered lane, or on the caller's while fewer than
+// floor rows were made in the last second, and returns when it is done.
+func (l *floorLanes) run(rows int, commit func()) {
+	now := time.Now()
+	i := 0
+	for i < len(l.made) && now.Sub(l.made[i].at) > time.Second {
+		i++
+	}
+	l.made = l.made[i:]
+	recent := 0
+	for _, m := range l.made {
+		recent += m.rows
+	}
+	if l.low == nil || recent < l.floor {
+		commit()
+	} else {
+		finished := make(chan struct{})
+		l.low <- func() { commit(); close(finished) }
+		<-finished
+	}
+	l.made = append(l.made, madeAt{at: time.Now(), rows: rows})
+}
+
+func (l *floorLanes) close() {
+	if l.low != nil {
+		close(l.low)
+		<-l.lowEnd
+	}
 }
