@@ -169,7 +169,7 @@ func seedDashboard(ctx context.Context, d *db.DB, n, days int, now time.Time, pr
 					((i * 7919) % 600 + 1) * 60000 + CASE WHEN i % 17 = 0 THEN 172800000 ELSE 0 END AS dur
 					FROM seq)
 				INSERT INTO cases (id, integration_id, provider, reference, status, result, risk_level, result_at, decision,
-					reason_code, decided_at, first_decided_at, full_name, sla_due, created_at, updated_at)
+					reason_code, decided_at, first_decided_at, full_name, sla_due, created_at, updated_at, id_number_hash)
 				SELECT printf('bench%09d', i),
 					CASE i % 3 WHEN 0 THEN ?5 WHEN 1 THEN ?6 ELSE ?7 END,
 					CASE i % 3 WHEN 0 THEN 'generic' WHEN 1 THEN 'fptai' ELSE 'frankieone' END,
@@ -178,7 +178,7 @@ func seedDashboard(ctx context.Context, d *db.DB, n, days int, now time.Time, pr
 					CASE status WHEN 'approved' THEN 'verified' WHEN 'rejected' THEN 'document_expired' END,
 					CASE WHEN status IN ('approved', 'rejected') THEN created + dur END,
 					CASE WHEN status IN ('approved', 'rejected') THEN created + dur END,
-					'Nguyễn Văn ' || i, created + 86400000, created, created
+					'Nguyễn Văn ' || i, created + 86400000, created, created, x'' -- no ID number: nothing to backfill
 				FROM c`, lo, hi, t0, step, integrations[0], integrations[1], integrations[2])
 			if err != nil {
 				return fmt.Errorf("seed cases: %w", err)
@@ -234,7 +234,7 @@ func benchTriggerCost(ctx context.Context, m *Main, d *db.DB, now time.Time) err
 		// Prepared once, as the case store's statement cache does: a trigger is compiled with
 		// the statement, so re-preparing each time would time the compiler, not the trigger.
 		insCase, err := tx.PrepareContext(ctx, `INSERT INTO cases (id, integration_id, provider, reference, status, result,
-			risk_level, result_at, sla_due, created_at, updated_at) VALUES (?, ?, 'generic', ?, 'new', 'review', 'low', ?, ?, ?, ?)`)
+			risk_level, result_at, sla_due, created_at, updated_at, id_number_hash) VALUES (?, ?, 'generic', ?, 'new', 'review', 'low', ?, ?, ?, ?, x'')`)
 		if err != nil {
 			return 0, 0, err
 		}

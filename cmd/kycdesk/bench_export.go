@@ -133,7 +133,7 @@ func seedCases(ctx context.Context, d *db.DB, n int, first time.Time, step time.
 		return err
 	}
 	cols := []string{"id", "integration_id", "provider", "reference", "status", "result", "risk_level", "result_at",
-		"full_name", "sla_due", "created_at", "updated_at"}
+		"full_name", "sla_due", "created_at", "updated_at", "id_number_hash"}
 	// Rows are generated and written a batch at a time, so a million cases never sit in memory.
 	const batch = 10000
 	return d.Tx(ctx, func(tx *sql.Tx) error {
@@ -143,7 +143,7 @@ func seedCases(ctx context.Context, d *db.DB, n int, first time.Time, step time.
 			for i := lo; i < hi; i++ {
 				ms := db.Millis(first.Add(time.Duration(i) * step))
 				rows = append(rows, []any{id.New(), iid, "generic", fmt.Sprintf("seed-%08d", i), "in_review", "review", "medium", ms,
-					"Nguyễn Thu Hương", ms + 86_400_000, ms, ms})
+					"Nguyễn Thu Hương", ms + 86_400_000, ms, ms, []byte{}}) // no ID number: nothing for the start-up backfill
 			}
 			if err := db.InsertRows(ctx, tx, "cases", cols, rows); err != nil {
 				return err

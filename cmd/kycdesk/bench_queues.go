@@ -217,6 +217,13 @@ func seedQueueBench(ctx context.Context, m *Main, st *store, n int) (*queueBench
 	} else {
 		m.printf("bench queues: reusing %s (%d cases)\n", filepath.Dir(st.db.Path), have)
 	}
+	// A data dir seeded before the seed wrote id_number_hash: finish the server's start-up
+	// backfill now, or it would run through the load.
+	if n, err := (&cases.Store{DB: st.db, Sealer: st.sealer}).BackfillIDNumberHashes(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		m.printf("bench queues: backfilled id_number_hash of %d cases before the load\n", n)
+	}
 	fx.cases = have
 	b, err := os.ReadFile(secretFile)
 	if err != nil {
@@ -298,6 +305,7 @@ func seedBenchCases(ctx context.Context, m *Main, st *store, users *auth.Users, 
 	}
 	reviewers := []int64{u.ID}
 	now := time.Now()
+	hasher := &cases.Store{DB: st.db, Sealer: st.sealer} // id_number_hash, as the worker writes it
 	err = st.db.Tx(ctx, func(tx *sql.Tx) error {
 		for i := range 24 {
 			role := "analyst"
@@ -393,8 +401,9 @@ func seedBenchCases(ctx context.Context, m *Main, st *store, users *auth.Users, 
 			}
 			ref := fmt.Sprintf("vrf-2026-%07d", i)
 			ext := fmt.Sprintf("cust-%07d", rng.IntN(10_000_000))
+			idNumber := fmt.Sprintf("0%02d%d%08d", rng.IntN(96), rng.IntN(4), rng.IntN(100_000_000))
 			applicant, _ := json.Marshal(map[string]string{"full_name": full, "given_name": middle + " " + given, "family_name": family,
-				"external_id": ext, "id_number": fmt.Sprintf("0%02d%d%08d", rng.IntN(96), rng.IntN(4), rng.IntN(100_000_000)),
+				"external_id": ext, "id_number": idNumber,
 				"date_of_birth": fmt.Sprintf("19%02d-%02d-%02d", 50+rng.IntN(50), 1+rng.IntN(12), 1+rng.IntN(28)), "nationality": "VNM",
 				"address": "123 Lê Lợi, Quận 1, TP. Hồ Chí Minh"})
 			// The applicant record is sealed exactly as internal/cases seals it (associated data "applicant:<id>").
@@ -406,7 +415,8 @@ func seedBenchCases(ctx context.Context, m *Main, st *store, users *auth.Users, 
 				updated = decidedAt.(int64)
 			}
 			caseRows = append(caseRows, []any{caseID, integ[provider], provider, ref, status, result, risk, ms, assignee, decision,
-				reason, decidedAt, full, middle + " " + given, family, ext, sealed, sla, ms, updated, b2i(risk == "high" && rng.IntN(3) == 0)})
+				reason, decidedAt, full, middle + " " + given, family, ext, sealed, sla, ms, updated, b2i(risk == "high" && rng.IntN(3) == 0),
+				hasher.IDNumberHash(idNumber)})
 			checkRows = append(checkRows,
 				[]any{caseID, 1, "document", "pass", 0.97, "{}"},
 				[]any{caseID, 1, "liveness", "pass", 0.98, `{"is_live":true}`},
@@ -424,7 +434,7 @@ func seedBenchCases(ctx context.Context, m *Main, st *store, users *auth.Users, 
 		err := st.db.Tx(ctx, func(tx *sql.Tx) error {
 			if err := db.InsertRows(ctx, tx, "cases", []string{"id", "integration_id", "provider", "reference", "status", "result",
 				"risk_level", "result_at", "assignee_id", "decision", "reason_code", "decided_at", "full_name", "given_name",
-				"family_name", "external_id", "applicant_sealed", "sla_due", "created_at", "updated_at", "four_eyes"}, caseRows); err != nil {
+				"family_name", "external_id", "applicant_sealed", "sla_due", "created_at", "updated_at", "four_eyes", "id_number_hash"}, caseRows); err != nil {
 				return err
 			}
 			if err := db.InsertRows(ctx, tx, "case_checks", []string{"case_id", "round", "kind", "result", "score", "details"}, checkRows); err != nil {

@@ -31,6 +31,10 @@ func NormaliseIDNumber(s string) string {
 
 // idNumberHash is what cases.id_number_hash holds: the keyed hash of the normalised number,
 // or an empty blob when there is none (NULL means "not computed yet").
+// IDNumberHash is the id_number_hash stored for an applicant's ID number (empty when it
+// has none), for tools that write cases in bulk.
+func (s *Store) IDNumberHash(idNumber string) []byte { return s.idNumberHash(idNumber) }
+
 func (s *Store) idNumberHash(idNumber string) []byte {
 	n := NormaliseIDNumber(idNumber)
 	if n == "" {
@@ -85,7 +89,10 @@ func (s *Store) Duplicates(ctx context.Context, caseID, idNumber string, limit i
 }
 
 // backfillBatch is how many cases one backfill transaction hashes: small enough that the
-// writer is never held for long while ingestion runs beside it.
+// writer is never held for long while ingestion runs beside it. Between two batches the
+// backfill waits as long as the last one took: back to back, it would leave another
+// process's writer (a `kycdesk user add` beside the server) only the moments between its
+// commit and its next BEGIN, which SQLite's busy handler, polling, mostly misses.
 const backfillBatch = 200
 
 // BackfillIDNumberHashes computes id_number_hash for the cases stored before it existed
@@ -95,6 +102,7 @@ func (s *Store) BackfillIDNumberHashes(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n := 0
+		began := time.Now()
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			rows, err := tx.QueryContext(ctx, `SELECT id, applicant_sealed FROM cases WHERE id_number_hash IS NULL LIMIT ?`, backfillBatch)
 			if err != nil {
@@ -144,6 +152,11 @@ func (s *Store) BackfillIDNumberHashes(ctx context.Context) (int, error) {
 		total += n
 		if n < backfillBatch {
 			return total, nil
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(max(time.Since(began), time.Millisecond)):
 		}
 	}
 }
