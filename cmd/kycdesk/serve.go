@@ -84,6 +84,7 @@ func (m *Main) runServer(ctx context.Context, cfg config.Config, started func(ba
 	// The inbox worker and exports run on lowered threads; spare Ps keep them from holding
 	// the ones requests need (internal/lowprio).
 	lowprio.Reserve(os.Getenv)
+	lowprio.TuneGC(os.Getenv)
 	st, err := openStore(ctx, cfg.DataDir)
 	if err != nil {
 		return err

@@ -1,7 +1,9 @@
 package lowprio
 
 import (
+	"math"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"testing"
 )
@@ -41,5 +43,21 @@ func TestReserveAddsSparePsOnce(t *testing.T) {
 	Reserve(env)
 	if got := runtime.GOMAXPROCS(0); got != n+Spare {
 		t.Fatalf("GOMAXPROCS %d after Reserve twice, want %d", got, n+Spare)
+	}
+}
+
+func TestTuneGCLeavesTheEnvironmentsChoice(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	TuneGC(func(k string) string { return map[string]string{"GOGC": "150"}[k] })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC set in the environment, yet the percent became %d", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != MemoryLimit {
+		t.Fatalf("memory limit %d, want %d", got, MemoryLimit)
+	}
+	TuneGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != GCPercent {
+		t.Fatalf("GC percent %d, want %d", got, GCPercent)
 	}
 }
