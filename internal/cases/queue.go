@@ -278,13 +278,11 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	if limit < 1 {
 		limit = 50
 	}
-	if len(f.search) > 0 {
-		release, err := searchSlot(ctx)
-		if err != nil {
-			return QueuePage{}, err
-		}
-		defer release()
+	release, err := s.searchGate(ctx, f)
+	if err != nil {
+		return QueuePage{}, err
 	}
+	defer release()
 	cand, err := s.candidates(ctx, f)
 	if err != nil {
 		return QueuePage{}, err
@@ -395,7 +393,7 @@ func (f QueueFilter) candidateCountSQL(candidates string) (string, []any) {
 func (s *Store) QueueCounts(ctx context.Context, f QueueFilter) (map[string]int, error) {
 	out := make(map[string]int, len(Queues))
 	if len(f.search) > 0 {
-		release, err := searchSlot(ctx)
+		release, err := s.searchGate(ctx, f)
 		if err != nil {
 			return nil, err
 		}

@@ -39,3 +39,15 @@ func SetSearchWalk(n int) (restore func()) {
 	maxSearchWalk = n
 	return func() { maxSearchWalk = old }
 }
+
+// HoldSearchSlots takes every search slot until release is called.
+func HoldSearchSlots() (release func()) {
+	for range cap(searchSlots) {
+		searchSlots <- struct{}{}
+	}
+	return func() {
+		for range cap(searchSlots) {
+			<-searchSlots
+		}
+	}
+}

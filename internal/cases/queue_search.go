@@ -30,16 +30,36 @@ const maxSearchTokenRunes = 32
 // searchCandidates is what the full-text index says about a filter's search, worked out
 // once per request (ListQueue and QueueCounts share it through the filter).
 type searchCandidates struct {
-	done bool
-	few  bool   // at most SearchCountLimit candidates, listed in json
-	json string // JSON array of the candidates' cases.rowid
+	planned bool
+	picked  []string // the terms to ask the index for (pickTerms)
+	rare    bool     // one of them is held by fewer than termProbe cases: the search is cheap
+	done    bool
+	few     bool   // at most SearchCountLimit candidates, listed in json
+	json    string // JSON array of the candidates' cases.rowid
 }
 
-// searchSlots bounds how many searches run at once, so that searches that must walk many
-// cases (common words, see SearchCountLimit) never hold every connection of the read pool
-// (db.Open: four on two cores) while plain queue pages and case pages wait behind them.
+// searchSlots bounds how many costly searches run at once (those that read long lists of
+// the index or walk the queue), so that they never take every core and connection while
+// plain queue pages and case pages wait behind them. A rare search (a reference, an
+// external id: a term held by fewer than termProbe cases) costs what a plain page does and
+// takes no slot, so it never queues behind the costly ones (planSearch).
 // It is the one piece of state shared by every Store value: Stores are made per request.
 var searchSlots = make(chan struct{}, 2)
+
+// searchGate plans f's search and, unless it is rare, waits for a search slot; release
+// what it returns when the request's work is done. Without a search it does nothing.
+func (s *Store) searchGate(ctx context.Context, f QueueFilter) (release func(), err error) {
+	if len(f.search) == 0 {
+		return func() {}, nil
+	}
+	if err := s.planSearch(ctx, f); err != nil {
+		return nil, err
+	}
+	if f.cand != nil && f.cand.rare {
+		return func() {}, nil
+	}
+	return searchSlot(ctx)
+}
 
 // searchSlot waits for a free search slot; release it when done.
 func searchSlot(ctx context.Context) (release func(), err error) {
@@ -65,12 +85,12 @@ func (s *Store) candidates(ctx context.Context, f QueueFilter) (searchCandidates
 	if f.cand.done {
 		return *f.cand, nil
 	}
-	terms, err := s.searchTerms(ctx, f.words)
-	if err != nil {
+	if err := s.planSearch(ctx, f); err != nil {
 		return searchCandidates{}, err
 	}
-	c := searchCandidates{done: true}
-	if picked := s.pickTerms(ctx, terms); len(picked) > 0 {
+	c := *f.cand
+	c.done = true
+	if picked := c.picked; len(picked) > 0 {
 		// The picked words' prefixes, all required: a superset of the exact matches
 		// (every word of the search must match, so any of them narrows soundly). The
 		// other words are left to the exact rule, as every candidate's are.
@@ -82,6 +102,21 @@ func (s *Store) candidates(ctx context.Context, f QueueFilter) (searchCandidates
 	}
 	*f.cand = c
 	return c, nil
+}
+
+// planSearch works out which terms of f's search to ask the index for, and whether the
+// search is rare, once per request: a few short reads of the index (pickTerms's probes).
+func (s *Store) planSearch(ctx context.Context, f QueueFilter) error {
+	if f.cand == nil || f.cand.planned {
+		return nil
+	}
+	terms, err := s.searchTerms(ctx, f.words)
+	if err != nil {
+		return err
+	}
+	f.cand.picked, f.cand.rare = s.pickTerms(ctx, terms)
+	f.cand.planned = true
+	return nil
 }
 
 // termProbe is how many of a term's cases pickTerms reads to estimate how many hold it.
@@ -98,14 +133,15 @@ const maxPickedTermCases = 150_000
 // when even those are expected to hold more than SearchCountLimit cases: the search then
 // walks the queue (bounded by maxSearchWalk). A term's count is estimated from where its
 // termProbe-th case falls among the rowids (the index lists cases by rowid), exact when
-// fewer hold it.
-func (s *Store) pickTerms(ctx context.Context, terms []string) []string {
+// fewer hold it. rare reports that the one term picked is held by fewer than termProbe
+// cases (the search is cheap).
+func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string, rare bool) {
 	if len(terms) == 0 {
-		return nil
+		return nil, false
 	}
 	var total float64
 	if err := s.DB.Read.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM cases`).Scan(&total); err != nil || total < 1 {
-		return terms
+		return terms, false
 	}
 	type est struct {
 		term string
@@ -121,13 +157,13 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) []string {
 		err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*), coalesce(max(docid), 0) FROM
 			(SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?)`, `"`+t+`"`, termProbe).Scan(&n, &last)
 		if err != nil {
-			return terms // ask for them all, as a search without estimates would
+			return terms, false // ask for them all, as a search without estimates would
 		}
 		if n >= termProbe && last > 0 {
 			n = n * total / last
 		}
 		if n < termProbe {
-			return []string{t}
+			return []string{t}, true
 		}
 		ests = append(ests, est{t, n})
 	}
@@ -140,9 +176,9 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) []string {
 		picked, expect = append(picked, e.term), expect*e.n/total
 	}
 	if expect > 2*SearchCountLimit {
-		return nil
+		return nil, false
 	}
-	return picked
+	return picked, false
 }
 
 // matchCandidates returns how many cases (at most SearchCountLimit+1) match the MATCH

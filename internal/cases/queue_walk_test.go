@@ -1,6 +1,8 @@
 package cases_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -74,5 +76,31 @@ func TestQueueSearchWalkIsBounded(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRareSearchesTakeNoSlot: a search for a term held by a handful of cases (a reference)
+// answers while every search slot is held by costly searches; a search that must walk the
+// queue waits for a slot.
+func TestRareSearchesTakeNoSlot(t *testing.T) {
+	e := newQueueEnv(t)
+	for i := range 300 {
+		e.seed(e.src, fmt.Sprintf("vrf-2026-%04d", i), "Nguyễn Văn An", "", cases.RiskLow)
+	}
+	release := cases.HoldSearchSlots()
+	defer release()
+	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
+	defer cancel()
+	page, err := e.store.ListQueue(ctx, e.filter(cases.QueueParams{Queue: cases.QueueUnassigned, Q: "vrf-2026-0042"}, e.ana), 50)
+	if err != nil || len(page.Items) != 1 || page.Items[0].Reference != "vrf-2026-0042" {
+		t.Fatalf("rare search with the slots held: %v, %d items", err, len(page.Items))
+	}
+	if _, err := e.store.QueueCounts(ctx, e.filter(cases.QueueParams{Queue: cases.QueueUnassigned, Q: "vrf-2026-0042"}, e.ana)); err != nil {
+		t.Fatalf("rare search's counts with the slots held: %v", err)
+	}
+	short, stop := context.WithTimeout(e.ctx, 200*time.Millisecond)
+	defer stop()
+	if _, err := e.store.ListQueue(short, e.filter(cases.QueueParams{Queue: cases.QueueUnassigned, Q: "Nguyễn"}, e.ana), 50); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a common word's search with the slots held: %v, want it to wait for a slot", err)
 	}
 }
