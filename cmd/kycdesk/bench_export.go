@@ -29,7 +29,7 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 	seconds := f.Int("seconds", 10, "how long each run drives load")
 	concurrency := f.Int("concurrency", 32, "concurrent senders")
 	workers := f.Int("workers", 0, "export workers (0: the server's default, one fewer than the CPUs)")
-	nice := f.Int("nice", 0, "niceness of the export workers' threads (0: the server's default, report.DefaultNice; -1: the process's own)")
+	nice := f.Int("nice", 0, "niceness of the export workers' threads (0: the server's default, the SCHED_IDLE policy; -1: the process's own)")
 	if err := f.parse(args); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package lowprio
 import (
 	"runtime"
 	"syscall"
+	"unsafe"
 )
 
 // Lower runs the calling goroutine, for the rest of its life, on an OS thread of its own
@@ -18,3 +19,15 @@ func Lower(nice int) {
 	runtime.LockOSThread()
 	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice) // best effort: at worst the work runs at the server's priority
 }
+
+// Idle is Lower with the SCHED_IDLE policy besides: the kernel runs the thread only when
+// no other thread wants the core, and preempts it as soon as one does (a thread at a
+// niceness of 10 or 19 still gets its slice first). Only for work that holds no lock anyone
+// waits for: a starved holder would hold it.
+func Idle() {
+	runtime.LockOSThread()
+	var param struct{ priority int32 }
+	_, _, _ = syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedIdle, uintptr(unsafe.Pointer(&param))) // best effort
+}
+
+const schedIdle = 5 // SCHED_IDLE, linux/sched.h

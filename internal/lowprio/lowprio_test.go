@@ -4,36 +4,8 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
-	"syscall"
 	"testing"
 )
-
-func TestLowerSetsTheThreadsNiceness(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("threads have a niceness of their own on Linux only")
-	}
-	before, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan int, 1)
-	go func() {
-		Lower(Nice)
-		// The raw getpriority system call returns 20 - niceness.
-		p, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
-		if err != nil {
-			t.Error(err)
-		}
-		got <- p
-	}()
-	if p := <-got; p != before-Nice {
-		t.Fatalf("thread niceness %d, want %d", 20-p, 20-before+Nice)
-	}
-	// The test's own thread is untouched.
-	if after, _ := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid()); after != before {
-		t.Fatalf("the caller's thread priority changed: %d -> %d", before, after)
-	}
-}
 
 func TestReserveAddsSparePsOnce(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))

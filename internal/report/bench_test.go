@@ -76,7 +76,7 @@ func BenchmarkExportCases1M(b *testing.B) {
 		b.Logf("seeded %d cases in %v", benchCases, time.Since(start).Round(time.Millisecond))
 	})
 	workers, _ := strconv.Atoi(os.Getenv("KYCDESK_EXPORT_WORKERS")) // 0: the server's default
-	nice, _ := strconv.Atoi(os.Getenv("KYCDESK_EXPORT_NICE"))       // 0: report.DefaultNice; -1: the process's own
+	nice, _ := strconv.Atoi(os.Getenv("KYCDESK_EXPORT_NICE"))       // 0: SCHED_IDLE (the default); -1: the process's own
 	rp := &report.Reporter{Read: benchDB.Read, Now: func() time.Time { return first.AddDate(1, 0, 0) }, Workers: workers, Nice: nice}
 	r := report.Range{From: first, To: first.AddDate(1, 0, 0)} // every seeded case (10 s apart: 116 days)
 	runtime.GC()

@@ -30,10 +30,11 @@ var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // keeps the rest. A second export waits for the first to finish, or for its own context.
 var exportSlot = make(chan struct{}, 1)
 
-// DefaultNice is the niceness of the cases report's workers: the server's other work
-// (webhooks are acknowledged while an export runs) goes first for the cores. See
-// BENCHMARKS.md, "Faster cases export (exportspeed)" and "Background work behind requests".
-const DefaultNice = lowprio.Nice
+// The cases report's workers run, by default, on threads of the SCHED_IDLE policy
+// (lowprio.Idle): the server's other work (webhooks are acknowledged while an export runs)
+// preempts them at once, and they take the cores it leaves. They hold read connections
+// only, so a starved worker blocks no one. See BENCHMARKS.md, "Faster cases export
+// (exportspeed)" and "Acknowledgement beside an export, with spare Ps".
 
 // key is a position in the cases_created index.
 type key struct {
@@ -65,16 +66,13 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 	defer cancel()
 	workers := rp.Workers
 	if workers <= 0 {
-		// Every core: the workers run niced (below), so the scheduler gives the webhook
+		// Every core: the workers run at idle priority (below), so the scheduler gives the webhook
 		// handlers and pages the CPU first and the export takes what is left. With one
 		// core left idle a 2-core server exported 226,000 rows/s, with both 370,000/s
 		// (BENCHMARKS.md, "Faster cases export").
 		workers = max(1, min(runtime.NumCPU(), lowprio.Spare))
 	}
 	nice := rp.Nice
-	if nice == 0 {
-		nice = DefaultNice
-	}
 	jobs := make(chan *chunk)
 	order := make(chan *chunk, workers+1)
 
@@ -125,7 +123,12 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lowprio.Lower(nice)
+			switch {
+			case nice == 0:
+				lowprio.Idle()
+			case nice > 0:
+				lowprio.Lower(nice)
+			}
 			format := newFormatter()
 			for c := range jobs {
 				c.err = rp.readChunk(ctx, c, to, cols, tables, format)

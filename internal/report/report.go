@@ -94,7 +94,7 @@ type Reporter struct {
 	// CPU (at most four), niced.
 	Workers int
 	// Nice is the niceness of the cases report's workers (Linux: their threads alone);
-	// 0 means DefaultNice, below 0 the server's own.
+	// 0 means the SCHED_IDLE policy (lowprio.Idle), below 0 the server's own priority.
 	Nice int
 }
 
