@@ -67,17 +67,11 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			return usagef("bench ingest: --url needs the integration's --secret: %v", err)
 		}
 	}
-	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			return usagef("bench ingest: %v", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile("bench ingest", *cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	d := time.Duration(*seconds) * time.Second
 	worker := *withWorker && !*noWorker
 
@@ -537,4 +531,20 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called (path "": none).
+func startCPUProfile(cmd, path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(path)
+	if err != nil {
+		return nil, usagef("%s: %v", cmd, err)
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); pf.Close() }, nil
 }

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,17 +146,11 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	var dl deliveryCount
-	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			return usagef("bench queues: %v", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile("bench queues", *cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	waits0 := readPoolWaits(base + "/metrics")
 	cpu0, t0 := cpuTime(), time.Now()
 	wg.Add(3)

@@ -294,27 +294,36 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	if cand.few {
 		q, args = f.candidateSQL(cand.json, limit+1)
 	}
-	rows, err := s.DB.Read.QueryContext(ctx, q, args...)
+	items, err := queryQueueItems(ctx, s.DB.Read, f, q, args)
 	if err != nil {
-		return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
-	}
-	defer rows.Close()
-	var page QueuePage
-	for rows.Next() {
-		it, err := scanQueueItem(rows)
-		if err != nil {
-			return QueuePage{}, err
-		}
-		page.Items = append(page.Items, it)
-	}
-	if err := rows.Err(); err != nil {
 		return QueuePage{}, err
 	}
+	page := QueuePage{Items: items}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		page.Next = s.sealQueueCursor(f.cursorAt(page.Items[limit-1]))
 	}
 	return page, nil
+}
+
+// queryQueueItems runs a page query of f (queueColumns) on db or a transaction.
+func queryQueueItems(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, f QueueFilter, q string, args []any) ([]QueueItem, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("queue %s: %w", f.Queue, err)
+	}
+	defer rows.Close()
+	var items []QueueItem
+	for rows.Next() {
+		it, err := scanQueueItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
 }
 
 // scanQueueItem reads one row of queueColumns (after dest, columns before them).

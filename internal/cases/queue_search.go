@@ -316,19 +316,7 @@ func (s *Store) walkQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	if len(hits) > 0 {
 		ids, _ := json.Marshal(hits)
 		q, args := f.candidateSQL(string(ids), limit+1)
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			it, err := scanQueueItem(rows)
-			if err != nil {
-				return QueuePage{}, err
-			}
-			page.Items = append(page.Items, it)
-		}
-		if err := rows.Err(); err != nil {
+		if page.Items, err = queryQueueItems(ctx, tx, f, q, args); err != nil {
 			return QueuePage{}, err
 		}
 	}
