@@ -7,7 +7,8 @@ import (
 )
 
 // A commit runs on the lowered thread once the worker has made its floor in the last
-// second, and at the process's priority while it is below it.
+// second, and at the process's priority while it is below it, unless acknowledgements are
+// strained.
 func TestFloorLanes(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("threads have a niceness of their own on Linux only")
@@ -16,7 +17,8 @@ func TestFloorLanes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newFloorLanes(7, 100)
+	strained := false
+	l := newFloorLanes(7, 100, func() bool { return strained })
 	defer l.close()
 	lowered := func(rows int) bool {
 		var p int
@@ -31,5 +33,11 @@ func TestFloorLanes(t *testing.T) {
 	}
 	if !lowered(10) {
 		t.Fatal("at the floor (120 of 100 rows made), the commit ran at the process's priority")
+	}
+	// Acknowledgements strained: below the floor or not, the worker stays lowered.
+	l.made = nil
+	strained = true
+	if !lowered(10) {
+		t.Fatal("below the floor with acknowledgements strained, the commit ran at the process's priority")
 	}
 }

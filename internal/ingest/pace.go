@@ -84,6 +84,17 @@ func (p *pacer) active() bool {
 	return p.busy
 }
 
+// strainedNow reports whether acknowledgements were strained at the last sample (a delivery
+// waited longer than paceStrain for its commit) while deliveries arrived fast.
+func (p *pacer) strainedNow() bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy && p.strained
+}
+
 // wait returns when the next row may start: at once when deliveries arrive slowly, else at
 // the paced rate (shared by all of the worker's goroutines). False when ctx ended.
 func (p *pacer) wait(ctx context.Context) bool {

@@ -54,9 +54,10 @@ type WorkerConfig struct {
 	// processing goroutines (parsing, fetches) keep the process's: a lowered thread per
 	// goroutine costs a thread handoff per row, and starves the commits.
 	Nice int
-	// FloorRows is the rows/s the worker makes whatever else wants the cores: while it has
-	// made fewer in the last second, its commits run at the process's priority (default
-	// 550: the 500 cases/s it must keep up with, and a margin).
+	// FloorRows is the rows/s the worker makes whatever else wants the cores, as long as
+	// acknowledgements are not strained: while it has made fewer in the last second, its
+	// commits run at the process's priority (default 550: the 500 cases/s it must keep up
+	// with, and a margin).
 	FloorRows int
 	// Marks writes the rows' new states with the inbox committer's next transaction
 	// (Inbox.Mark). nil: the worker writes them in transactions of its own on Inbox.

@@ -47,10 +47,12 @@ const maxLastError = 500
 //
 // A batch commits on one of two lanes (see floorLanes): on a thread of lowered priority
 // (lowprio), so acknowledgements and pages go first for the cores; or, while the worker has
-// made fewer than FloorRows rows in the last second, on this goroutine at the process's
-// priority, so arrivals can never starve it either.
+// made fewer than FloorRows rows in the last second and acknowledgements are not strained
+// (pace.go), on this goroutine at the process's priority, so that arrivals the server takes
+// in easily can never starve it. Acknowledgements come first: while they are strained the
+// worker stays lowered whatever its rate.
 func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done chan<- *commitOp) {
-	lanes := newFloorLanes(w.cfg.Nice, w.cfg.FloorRows)
+	lanes := newFloorLanes(w.cfg.Nice, w.cfg.FloorRows, w.pace.strainedNow)
 	defer lanes.close()
 	batch := make([]*commitOp, 0, w.cfg.BatchMax)
 	for {
@@ -227,10 +229,11 @@ func (w *Worker) write(ctx context.Context, tx *sql.Tx, op *commitOp, now time.T
 // floorLanes runs the worker's commits on a lowered thread, except while the worker is
 // below its floor rate.
 type floorLanes struct {
-	low    chan func()
-	lowEnd chan struct{}
-	floor  int
-	made   []madeAt // batches of the last second
+	low      chan func()
+	lowEnd   chan struct{}
+	floor    int
+	strained func() bool // acknowledgements first: no floor while true
+	made     []madeAt    // batches of the last second
 }
 
 type madeAt struct {
@@ -238,8 +241,8 @@ type madeAt struct {
 	rows int
 }
 
-func newFloorLanes(nice, floor int) *floorLanes {
-	l := &floorLanes{floor: floor}
+func newFloorLanes(nice, floor int, strained func() bool) *floorLanes {
+	l := &floorLanes{floor: floor, strained: strained}
 	if nice <= 0 {
 		return l // no lowered lane: every commit runs on the caller
 	}
@@ -255,7 +258,8 @@ func newFloorLanes(nice, floor int) *floorLanes {
 }
 
 // run runs commit (of rows rows) on the lowered lane, or on the caller's while fewer than
-// floor rows were made in the last second, and returns when it is done.
+// floor rows were made in the last second and acknowledgements are not strained, and
+// returns when it is done.
 func (l *floorLanes) run(rows int, commit func()) {
 	now := time.Now()
 	i := 0
@@ -267,7 +271,7 @@ func (l *floorLanes) run(rows int, commit func()) {
 	for _, m := range l.made {
 		recent += m.rows
 	}
-	if l.low == nil || recent < l.floor {
+	if l.low == nil || recent < l.floor && !l.strained() {
 		commit()
 	} else {
 		finished := make(chan struct{})
