@@ -24,10 +24,10 @@ func migrateUp(ctx context.Context, w *sql.DB, fsys fs.FS) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One write transaction, begun IMMEDIATE (the writer's _txlock): as autocommit statements
-	// these read first and then ask for the write lock, and under WAL that upgrade fails at
-	// once, busy timeout or not, when another connection committed in between. Once, opening
-	// the database beside a running server (bench export) failed with "database is locked".
+	// One write transaction, begun IMMEDIATE (the writer's _txlock), so the write lock is
+	// waited for at BEGIN under the busy timeout: as autocommit statements these read first
+	// and then ask for it, and under WAL that upgrade fails at once when another connection
+	// committed in between (opening the database beside a running server).
 	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -29,12 +29,12 @@ func NormaliseIDNumber(s string) string {
 	}, s)
 }
 
-// idNumberHash is what cases.id_number_hash holds: the keyed hash of the normalised number,
-// or an empty blob when there is none (NULL means "not computed yet").
 // IDNumberHash is the id_number_hash stored for an applicant's ID number (empty when it
 // has none), for tools that write cases in bulk.
 func (s *Store) IDNumberHash(idNumber string) []byte { return s.idNumberHash(idNumber) }
 
+// idNumberHash is what cases.id_number_hash holds: the keyed hash of the normalised number,
+// or an empty blob when there is none (NULL means "not computed yet").
 func (s *Store) idNumberHash(idNumber string) []byte {
 	n := NormaliseIDNumber(idNumber)
 	if n == "" {

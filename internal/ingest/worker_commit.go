@@ -86,7 +86,7 @@ func (w *Worker) commitLoop(ctx context.Context, commits <-chan *commitOp, done 
 // commitLinger is how long a paced worker gathers rows before committing them: paced, it
 // finishes a row every millisecond or two, and committing each alone would sync kycdesk.db
 // hundreds of times a second on the disk the inbox syncs on. 100 ms (about ten syncs a
-// second) rather than 25: a real serve's burst p99 was within 25 ms in 5 of 6 runs against
+// second) rather than 25: a real serve's burst p99 was within 25 ms in 6 of 8 runs against
 // 2 of 7 (BENCHMARKS.md, "Background work behind requests").
 const commitLinger = 100 * time.Millisecond
 

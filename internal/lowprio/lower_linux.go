@@ -20,10 +20,11 @@ func Lower(nice int) {
 	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice) // best effort: at worst the work runs at the server's priority
 }
 
-// Idle is Lower with the SCHED_IDLE policy besides: the kernel runs the thread only when
-// no other thread wants the core, and preempts it as soon as one does (a thread at a
-// niceness of 10 or 19 still gets its slice first). Only for work that holds no lock anyone
-// waits for: a starved holder would hold it.
+// Idle runs the calling goroutine, for the rest of its life, on an OS thread of its own
+// under the SCHED_IDLE policy: the kernel runs the thread only when no other thread wants
+// the core, and preempts it as soon as one does (a thread at a niceness of 10 or 19 still
+// gets its slice first). As with Lower, the goroutine must not unlock the thread. Only for
+// work that holds no lock anyone waits for: a starved holder would hold it.
 func Idle() {
 	runtime.LockOSThread()
 	var param struct{ priority int32 }

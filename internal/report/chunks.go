@@ -30,12 +30,6 @@ var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // keeps the rest. A second export waits for the first to finish, or for its own context.
 var exportSlot = make(chan struct{}, 1)
 
-// The cases report's workers run, by default, on threads of the SCHED_IDLE policy
-// (lowprio.Idle): the server's other work (webhooks are acknowledged while an export runs)
-// preempts them at once, and they take the cores it leaves. They hold read connections
-// only, so a starved worker blocks no one. See BENCHMARKS.md, "Faster cases export
-// (exportspeed)" and "Acknowledgement beside an export, with spare Ps".
-
 // key is a position in the cases_created index.
 type key struct {
 	at int64
@@ -123,6 +117,10 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// By default on a thread of the SCHED_IDLE policy (lowprio.Idle): the server's
+			// other work (webhooks are acknowledged while an export runs) preempts it at
+			// once, and it takes the cores left. It holds read connections only, so a starved
+			// worker blocks no one. BENCHMARKS.md, "Acknowledgement beside an export".
 			switch {
 			case nice == 0:
 				lowprio.Idle()
