@@ -41,6 +41,9 @@ func register() {
 	registerOnce.Do(func() {
 		sql.Register(driverName, &sqlite3.SQLiteDriver{
 			ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+				if err := conn.RegisterFunc(searchTermsFunc, SearchTerms, true); err != nil {
+					return fmt.Errorf("%s: %w", searchTermsFunc, err)
+				}
 				for _, p := range pragmas {
 					if _, err := conn.Exec(p, nil); err != nil {
 						return fmt.Errorf("%s: %w", p, err)
@@ -60,6 +63,8 @@ type DB struct {
 	Path  string
 
 	migrations fs.FS // the file's schema: migrations/ for kycdesk.db, inbox_migrations/ for inbox.db
+	// searchQueue: the file has case_search_queue (kycdesk.db), which Tx flushes.
+	searchQueue bool
 
 	stopCheckpoints func() error
 }
@@ -77,7 +82,11 @@ func Open(ctx context.Context, dataDir string) (*DB, error) {
 
 // OpenFile opens the database at path and applies migrations.
 func OpenFile(ctx context.Context, path string) (*DB, error) {
-	return openFile(ctx, path, mustSub(migrations, "migrations"))
+	d, err := openFile(ctx, path, mustSub(migrations, "migrations"))
+	if err == nil {
+		d.searchQueue = true
+	}
+	return d, err
 }
 
 func openFile(ctx context.Context, path string, schema fs.FS) (*DB, error) {
@@ -154,7 +163,35 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
+	if d.searchQueue {
+		if err := FlushSearch(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
 	return tx.Commit()
+}
+
+// FlushSearch moves the search terms of the cases written so far in tx (case_search_queue,
+// migration 00015) into the full-text index, in one statement: FTS4 writes a segment per
+// statement that adds to it, so a batch of new cases costs one segment, not one each. Tx
+// does it before every commit on kycdesk.db; a search reads the queue too, so a case written
+// elsewhere is found before its terms move.
+func FlushSearch(ctx context.Context, tx *sql.Tx) error {
+	var one int
+	switch err := tx.QueryRowContext(ctx, `SELECT 1 FROM case_search_queue LIMIT 1`).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("search queue: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO case_search (docid, terms) SELECT docid, terms FROM case_search_queue`); err != nil {
+		return fmt.Errorf("search queue: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM case_search_queue`); err != nil {
+		return fmt.Errorf("search queue: %w", err)
+	}
+	return nil
 }
 
 // Ping reports whether the database answers a query (readiness).

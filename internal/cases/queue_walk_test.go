@@ -104,3 +104,64 @@ func TestRareSearchesTakeNoSlot(t *testing.T) {
 		t.Fatalf("a common word's search with the slots held: %v, want it to wait for a slot", err)
 	}
 }
+
+// TestSearchFindsCasesBeforeTheirTermsMove: a new case's search terms wait in
+// case_search_queue until its write transaction moves them into the full-text index (db.Tx,
+// migration 00015). A case written outside such a transaction is found all the same, under
+// its new name once renamed, and the next transaction moves its terms.
+func TestSearchFindsCasesBeforeTheirTermsMove(t *testing.T) {
+	e := newQueueEnv(t)
+	e.seed(e.src, "vrf-flushed", "Nguyễn Văn An", "", cases.RiskLow)
+	if n := e.count(`SELECT count(*) FROM case_search_queue`); n != 0 {
+		t.Fatalf("after the store's transaction, %d terms wait in the queue", n)
+	}
+	if n := e.count(`SELECT count(*) FROM case_search WHERE case_search MATCH 'nguyen'`); n != 1 {
+		t.Fatalf("the index holds %d cases for nguyen, want 1", n)
+	}
+	search := func(q string) []string {
+		t.Helper()
+		page, err := e.store.ListQueue(e.ctx, e.filter(cases.QueueParams{Queue: cases.QueueUnassigned, Q: q}, e.ana), 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refs []string
+		for _, it := range page.Items {
+			refs = append(refs, it.Reference)
+		}
+		slices.Sort(refs)
+		return refs
+	}
+	// Written by a statement of its own: no db.Tx moves its terms.
+	e.exec(`INSERT INTO cases (id, integration_id, provider, reference, status, result, risk_level, result_at,
+		full_name, sla_due, created_at, updated_at) SELECT 'raw-1', integration_id, provider, 'vrf-raw', 'new', 'review',
+		'low', result_at, 'Phùng Thị Xuân', sla_due, created_at, updated_at FROM cases WHERE reference = 'vrf-flushed'`)
+	if n := e.count(`SELECT count(*) FROM case_search_queue`); n != 1 {
+		t.Fatalf("%d terms wait in the queue, want 1", n)
+	}
+	if got := search("xuan"); !slices.Equal(got, []string{"vrf-raw"}) {
+		t.Fatalf("search xuan = %v before the terms moved", got)
+	}
+	if got := search("vrf"); !slices.Equal(got, []string{"vrf-flushed", "vrf-raw"}) {
+		t.Fatalf("search vrf = %v before the terms moved", got)
+	}
+	e.exec(`UPDATE cases SET full_name = 'Phùng Thị Thu' WHERE id = 'raw-1'`)
+	if got := search("xuan"); len(got) != 0 {
+		t.Fatalf("search xuan = %v after the rename", got)
+	}
+	e.seed(e.src, "vrf-next", "Lê Văn Bình", "", cases.RiskLow) // its transaction moves the queue
+	if n := e.count(`SELECT count(*) FROM case_search_queue`); n != 0 {
+		t.Fatalf("after the next transaction, %d terms wait in the queue", n)
+	}
+	if got := search("phung thu"); !slices.Equal(got, []string{"vrf-raw"}) {
+		t.Fatalf("search phung thu = %v after the terms moved", got)
+	}
+	// A rename of an indexed case replaces its terms.
+	e.exec(`UPDATE cases SET full_name = 'Trịnh Văn Bình' WHERE reference = 'vrf-next'`)
+	e.seed(e.src, "vrf-last", "Đỗ Văn Cường", "", cases.RiskLow)
+	if got := search("trinh"); !slices.Equal(got, []string{"vrf-next"}) {
+		t.Fatalf("search trinh = %v after the rename", got)
+	}
+	if got := search("le van"); len(got) != 0 {
+		t.Fatalf("search le van = %v after the rename", got)
+	}
+}

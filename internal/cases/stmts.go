@@ -8,7 +8,7 @@ import (
 )
 
 // The statements every applied result runs. Compiling them is a large share of a result's
-// cost (the cases insert carries the change_seq triggers), so PrepareStatements compiles them
+// cost (the cases insert carries the triggers of the queues' tallies, the dashboard and search), so PrepareStatements compiles them
 // once on the writer connection and the applier reuses them inside its transaction.
 const (
 	// The inbox row's idempotency key (migration 00013): the inbox lives in its own file.
@@ -19,8 +19,9 @@ const (
 	qInsertCase    = `INSERT INTO cases (id, integration_id, provider, reference, status, result,
 		provider_status, risk_level, risk_derived, risk_score, queue, four_eyes, round, round_key, result_at,
 		full_name, given_name, family_name, external_id, applicant_sealed, details, details_sealed, sla_due,
-		created_at, updated_at, id_number_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		created_at, updated_at, id_number_hash, change_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT coalesce(max(change_seq), 0) + 1 FROM cases))` // change_seq here: 00015
 	qInsertCheck = `INSERT INTO case_checks (case_id, round, kind, result, score, code, message, source, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qDocumentByRef = `SELECT id, sha256 FROM case_documents WHERE case_id = ? AND round = ? AND provider_ref = ?`

@@ -161,6 +161,9 @@ func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending, marks [
 	if len(batch) > 0 {
 		ib.arrivals.waited(time.Since(batch[0].queued)) // the batch's oldest
 	}
+	if len(batch) > 0 && ib.metrics != nil {
+		ib.metrics.CommitBatchSize.Observe(float64(len(batch))) // before the answers: a caller may read it next
+	}
 	fresh := false
 	for i, p := range batch {
 		if ib.metrics != nil {
@@ -168,9 +171,6 @@ func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending, marks [
 		}
 		fresh = fresh || !receipts[i].Duplicate
 		p.done <- result{r: receipts[i]}
-	}
-	if len(batch) > 0 && ib.metrics != nil {
-		ib.metrics.CommitBatchSize.Observe(float64(len(batch)))
 	}
 	if fresh {
 		ib.wake()
