@@ -183,6 +183,41 @@ func TestBatchMaxOne(t *testing.T) {
 	}
 }
 
+// TestCommitGapSpacesBusyCommits: while commits carry more than one delivery, the next one
+// begins no sooner than CommitGap after the last began (fewer syncs, the same deliveries); a
+// delivery after a lone one is committed at once.
+func TestCommitGapSpacesBusyCommits(t *testing.T) {
+	const gap = 300 * time.Millisecond
+	e := newInboxEnv(t, Options{CommitGap: gap, Wait: 10 * time.Second})
+	first := e.submitAll(keys("busy", 3)) // queued before Run: the first commit carries all three
+	e.start()
+	began := time.Now()
+	for range 3 {
+		if s := <-first; s.err != nil {
+			t.Fatal(s.err)
+		}
+	}
+	submit := func(key string) time.Duration {
+		t.Helper()
+		t0 := time.Now()
+		if _, err := e.inbox.Submit(context.Background(), e.delivery(key)); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	submit("spaced")
+	if waited := time.Since(began); waited < gap-20*time.Millisecond {
+		t.Fatalf("the commit after a busy one came %s after it began, want at least the gap %s", waited, gap)
+	}
+	// That commit carried one delivery: the next is not held back.
+	if took := submit("alone"); took >= gap-20*time.Millisecond {
+		t.Fatalf("a delivery after a lone one took %s: held back by the gap", took)
+	}
+	if h := histogram(t, e.metrics, "kycdesk_webhook_commit_batch_size"); h.count != 3 || h.sum != 5 {
+		t.Fatalf("batches: %d of total %v, want 3 of 5", h.count, h.sum)
+	}
+}
+
 // TestCountersWithoutWrites: refused deliveries are counted in memory and written with
 // the next commit, not one write each.
 func TestCountersWithoutWrites(t *testing.T) {

@@ -51,6 +51,9 @@ type Options struct {
 	Wait time.Duration
 	// FlushEvery is how often counters are written when no delivery comes to carry them (default 1 s).
 	FlushEvery time.Duration
+	// CommitGap spaces commits while deliveries arrive faster than one per commit (default
+	// 4 ms; negative: no spacing): see Inbox.space.
+	CommitGap time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -65,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FlushEvery <= 0 {
 		o.FlushEvery = time.Second
+	}
+	if o.CommitGap == 0 {
+		o.CommitGap = 4 * time.Millisecond
 	}
 	return o
 }
