@@ -59,13 +59,19 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 		}
 		err = nil
 	}
+	// A streamed body (a CSV report) is written after this line: asking its size would read
+	// the whole stream into memory here, before the first byte went out.
+	size := -1
+	if !c.Response().IsBodyStream() {
+		size = len(c.Response().Body())
+	}
 	attrs := []any{
 		"request_id", requestIDOf(c),
 		"method", c.Method(),
 		"route", c.Route().Path,
 		"status", c.Response().StatusCode(),
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
-		"bytes", len(c.Response().Body()),
+		"bytes", size, // -1: streamed
 	}
 	if id := identityOf(c); id != nil {
 		attrs = append(attrs, "user_id", id.UserID)
