@@ -29,7 +29,13 @@ func (s *Server) reports(c *fiber.Ctx) error {
 	return render(c, fiber.StatusOK, views.ReportsPage(viewer(c), r.FirstDay(), r.LastDay(), report.Names, counts))
 }
 
-func (s *Server) reporter() *report.Reporter { return &report.Reporter{Read: s.DB.Read, Now: s.Now} }
+func (s *Server) reporter() *report.Reporter {
+	rp := &report.Reporter{Read: s.DB.Read, Now: s.Now}
+	if s.Inbox != nil {
+		rp.Busy = s.Inbox.Busy // an export rests while webhooks pour in
+	}
+	return rp
+}
 
 // reportCSV streams one report. The rows are read from the read pool and written as they
 // are read (flushed every few thousand), so memory stays flat and the writer is never

@@ -1,16 +1,19 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/kycdesk/kycdesk/db"
+	"github.com/kycdesk/kycdesk/internal/auth"
 	"github.com/kycdesk/kycdesk/internal/config"
 	"github.com/kycdesk/kycdesk/internal/id"
 	"github.com/kycdesk/kycdesk/internal/integration"
@@ -20,16 +23,13 @@ import (
 
 // benchExport measures whether a CSV export slows webhook acknowledgement: a real server
 // on loopback over a database of N cases takes signed deliveries for a while alone, then
-// as long again while the cases report is exported over and over beside it, from a read
-// pool of the same database file (the code path of GET /reports/cases.csv, without the
-// HTTP of the download). It prints the acknowledgement p50/p99 of both runs and the export's rows/s.
+// as long again while a signed-in lead downloads GET /reports/cases.csv over and over beside
+// them, as users run it. It prints the acknowledgement p50/p99 of both runs and the export's rows/s.
 func (m *Main) benchExport(ctx context.Context, args []string) error {
 	f := newFlags("bench export")
 	n := f.Int("cases", 300_000, "cases in the database the export reads")
 	seconds := f.Int("seconds", 10, "how long each run drives load")
 	concurrency := f.Int("concurrency", 32, "concurrent senders")
-	workers := f.Int("workers", 0, "export workers (0: the server's default, one fewer than the CPUs)")
-	nice := f.Int("nice", 0, "niceness of the export workers' threads (0: the server's default, the SCHED_IDLE policy; -1: the process's own)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -53,15 +53,21 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 	}
 	_, _ = st.db.Write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	in, secret, err := integration.NewStore(st.db, st.sealer).Create(ctx, "cli", integration.Spec{Provider: integration.Generic, AuthMode: integration.AuthHMAC})
+	if err != nil {
+		st.Close()
+		return err
+	}
+	const lead = "bench.lead@example.com"
+	_, totpSecret, err := enrolBenchUser(ctx, auth.NewUsers(st.db, auth.NewHasher(0), st.sealer, nil), lead, "Bench Lead", auth.Lead)
 	st.Close()
 	if err != nil {
-		return err
+		return fmt.Errorf("bench export: %w", err)
 	}
 	m.printf("bench export: %d cases seeded in %v; %d senders, %ds per run, synchronous=FULL, worker off\n",
 		*n, time.Since(start).Round(time.Second), *concurrency, *seconds)
 
 	cfg := config.Default()
-	cfg.Addr, cfg.DataDir, cfg.NoWorker = "127.0.0.1:0", dir, true
+	cfg.Addr, cfg.DataDir, cfg.NoWorker, cfg.InsecureCookies = "127.0.0.1:0", dir, true, true
 	cfg.PublicURL = "http://" + cfg.Addr
 	srvCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -74,33 +80,30 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 	case err := <-done:
 		return fmt.Errorf("bench export: server: %w", err)
 	}
+	cookie, err := signInBench(base, lead, benchPassword, totpSecret)
+	if err != nil {
+		return fmt.Errorf("bench export: sign in: %w", err)
+	}
 	key, _ := webhookauth.ParseSecret(secret)
 	d := time.Duration(*seconds) * time.Second
+	url := base + "/reports/cases.csv?from=" + first.Format(report.DateLayout) + "&to=" + time.Now().UTC().Format(report.DateLayout)
 
 	run := func(label string, export bool) error {
 		gen := newLoadGen(base+in.WebhookPath(), key, label, *concurrency)
 		exCtx, exStop := context.WithCancel(ctx)
 		var rows atomic.Int64
-		exDone := make(chan time.Duration, 1)
+		exDone := make(chan error, 1)
+		t0 := time.Now()
 		if export {
-			reader, err := db.Open(ctx, dir) // its own read pool, as the server's handler uses the server's
-			if err != nil {
-				exStop()
-				return err
-			}
-			defer reader.Close()
-			rp := &report.Reporter{Read: reader.Read, Now: time.Now, Workers: *workers, Nice: *nice}
-			r := report.Range{From: first.Truncate(24 * time.Hour), To: time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)}
 			go func() {
-				t0 := time.Now()
-				for exCtx.Err() == nil {
-					got, err := rp.Write(exCtx, "cases", r, bufio.NewWriterSize(io.Discard, 64<<10))
-					rows.Add(got)
-					if err != nil {
-						break
-					}
+				var err error
+				for exCtx.Err() == nil && err == nil {
+					err = downloadCSV(exCtx, url, cookie, &rows)
 				}
-				exDone <- time.Since(t0)
+				if exCtx.Err() != nil {
+					err = nil // stopped at the run's end
+				}
+				exDone <- err
 			}()
 		}
 		res := gen.run(ctx, d, *concurrency)
@@ -108,8 +111,11 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 		line := fmt.Sprintf("%s: %.0f deliveries/s p50 %s p99 %s (%d acknowledged, %d not)", label,
 			float64(res.acked)/res.elapsed.Seconds(), ms(res.percentile(50)), ms(res.percentile(99)), res.acked, res.failed)
 		if export {
-			took := <-exDone
-			line += fmt.Sprintf("; export beside it: %d rows in %v, %.0f rows/s", rows.Load(), took.Round(time.Millisecond), float64(rows.Load())/took.Seconds())
+			if err := <-exDone; err != nil {
+				return fmt.Errorf("bench export: download: %w", err)
+			}
+			took := time.Since(t0)
+			line += fmt.Sprintf("; downloads beside it: %d rows in %v, %.0f rows/s", rows.Load(), took.Round(time.Millisecond), float64(rows.Load())/took.Seconds())
 		}
 		m.printf("%s\n", line)
 		return nil
@@ -122,6 +128,41 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 	}
 	stop()
 	return <-done
+}
+
+// downloadCSV downloads one CSV report as the signed-in session cookie, adding its data
+// rows to rows as they arrive: lines after the header (no seeded case holds a line break).
+func downloadCSV(ctx context.Context, url, cookie string, rows *atomic.Int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Cookie", cookie)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		return fmt.Errorf("GET %s: %s %s", url, resp.Status, resp.Header.Get("Location"))
+	}
+	buf := make([]byte, 64<<10)
+	header := true
+	for {
+		k, err := resp.Body.Read(buf)
+		lines := int64(bytes.Count(buf[:k], []byte{'\n'}))
+		if header && lines > 0 {
+			lines, header = lines-1, false
+		}
+		rows.Add(lines)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // seedCases inserts n cases created from first, step apart, in multi-row INSERTs.

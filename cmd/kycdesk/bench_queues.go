@@ -279,21 +279,11 @@ var (
 // the user store), 24 more reviewers, three integrations and n cases.
 func seedBenchCases(ctx context.Context, m *Main, st *store, users *auth.Users, n int, secretFile string) error {
 	started := time.Now()
-	u, err := users.Create(ctx, auth.CLIActor, auth.NewUser{Email: "bench.analyst@example.com", Name: "Bench Analyst",
-		Role: auth.Analyst, Password: benchPassword})
+	u, secret, err := enrolBenchUser(ctx, users, "bench.analyst@example.com", "Bench Analyst", auth.Analyst)
 	if err != nil {
-		return fmt.Errorf("bench queues: analyst: %w", err)
+		return fmt.Errorf("bench queues: %w", err)
 	}
-	key, err := auth.NewTOTPKey("kycdesk", u.Email)
-	if err != nil {
-		return err
-	}
-	// Enrolled with the previous step's code, so that the current step stays free for signing in.
-	code, _ := totp.GenerateCode(key.Secret(), time.Now().Add(-30*time.Second))
-	if _, err := users.EnrollTOTP(ctx, u.ID, key.Secret(), code, "127.0.0.1"); err != nil {
-		return fmt.Errorf("bench queues: enrol TOTP: %w", err)
-	}
-	if err := os.WriteFile(secretFile, []byte(key.Secret()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		return err
 	}
 	reviewers := []int64{u.ID}
@@ -458,6 +448,25 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// enrolBenchUser creates a user with benchPassword and TOTP enrolled, and returns the
+// user and the TOTP secret (for signInBench).
+func enrolBenchUser(ctx context.Context, users *auth.Users, email, name string, role auth.Role) (auth.User, string, error) {
+	u, err := users.Create(ctx, auth.CLIActor, auth.NewUser{Email: email, Name: name, Role: role, Password: benchPassword})
+	if err != nil {
+		return u, "", fmt.Errorf("user %s: %w", email, err)
+	}
+	key, err := auth.NewTOTPKey("kycdesk", u.Email)
+	if err != nil {
+		return u, "", err
+	}
+	// Enrolled with the previous step's code, so that the current step stays free for signing in.
+	code, _ := totp.GenerateCode(key.Secret(), time.Now().Add(-30*time.Second))
+	if _, err := users.EnrollTOTP(ctx, u.ID, key.Secret(), code, "127.0.0.1"); err != nil {
+		return u, "", fmt.Errorf("enrol TOTP of %s: %w", email, err)
+	}
+	return u, key.Secret(), nil
 }
 
 var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)

@@ -191,6 +191,9 @@ func (ib *Inbox) commit(ctx context.Context, st stmts, batch []*pending, marks [
 	if len(batch) > 0 {
 		ib.arrivals.waited(time.Since(batch[0].queued)) // the batch's oldest
 	}
+	if len(batch) > 1 {
+		ib.arrivals.busyAt.Store(time.Now().UnixNano())
+	}
 	if len(batch) > 0 && ib.metrics != nil {
 		ib.metrics.CommitBatchSize.Observe(float64(len(batch))) // before the answers: a caller may read it next
 	}

@@ -190,12 +190,19 @@ func TestCommitGapSpacesBusyCommits(t *testing.T) {
 	const gap = 300 * time.Millisecond
 	e := newInboxEnv(t, Options{CommitGap: gap, Wait: 10 * time.Second})
 	first := e.submitAll(keys("busy", 3)) // queued before Run: the first commit carries all three
+	if e.inbox.Busy() {
+		t.Fatal("busy before any commit")
+	}
 	e.start()
 	began := time.Now()
 	for range 3 {
 		if s := <-first; s.err != nil {
 			t.Fatal(s.err)
 		}
+	}
+	answered := time.Now() // Busy's clock started before the answers
+	if !e.inbox.Busy() {
+		t.Fatal("not busy after a commit of three deliveries")
 	}
 	submit := func(key string) time.Duration {
 		t.Helper()
@@ -215,6 +222,13 @@ func TestCommitGapSpacesBusyCommits(t *testing.T) {
 	}
 	if h := histogram(t, e.metrics, "kycdesk_webhook_commit_batch_size"); h.count != 3 || h.sum != 5 {
 		t.Fatalf("batches: %d of total %v, want 3 of 5", h.count, h.sum)
+	}
+	// Lone commits since: Busy ends a quarter second after the last commit of several.
+	if wait := time.Until(answered.Add(busyFor + 10*time.Millisecond)); wait > 0 {
+		time.Sleep(wait)
+	}
+	if e.inbox.Busy() {
+		t.Fatal("still busy after lone commits only")
 	}
 }
 

@@ -21,6 +21,19 @@ import (
 type arrivals struct {
 	n       atomic.Int64
 	maxWait atomic.Int64 // ns, since the last AckWait
+	busyAt  atomic.Int64 // unix ns of the last commit that carried more than one delivery
+}
+
+// busyFor is how long after a commit of several deliveries Busy stays true.
+const busyFor = 250 * time.Millisecond
+
+// Busy reports whether deliveries are arriving faster than one per commit: a commit in the
+// last quarter second carried more than one (at a few hundred a second, with the commits
+// 4 ms apart: committer.go). Background work that can wait (a CSV export's reading:
+// internal/report) rests while it is true, so acknowledgements keep the machine.
+func (ib *Inbox) Busy() bool {
+	at := ib.arrivals.busyAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < busyFor
 }
 
 func (a *arrivals) waited(d time.Duration) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/kycdesk/kycdesk/internal/lowprio"
 )
@@ -129,8 +130,10 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 			}
 			format := newFormatter()
 			for c := range jobs {
+				began := time.Now()
 				c.err = rp.readChunk(ctx, c, to, cols, tables, format)
 				close(c.done)
+				rp.rest(ctx, time.Since(began))
 			}
 		}()
 	}
@@ -160,6 +163,20 @@ func (rp *Reporter) chunked(ctx context.Context, t *table, from, to int64, cols,
 		err = berr
 	}
 	return err
+}
+
+// rest waits restRatio times worked while deliveries arrive fast (Reporter.Busy), or until
+// ctx ends.
+func (rp *Reporter) rest(ctx context.Context, worked time.Duration) {
+	if rp.Busy == nil || !rp.Busy() {
+		return
+	}
+	t := time.NewTimer(restRatio * worked)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (rp *Reporter) readChunk(ctx context.Context, c *chunk, to int64, cols, tables string, format func(*sql.Rows, *bytes.Buffer) error) error {

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -321,6 +323,17 @@ func TestCasesReportChunks(t *testing.T) {
 	header, recs = export(t, rp, "cases", r)
 	if len(recs) != 12010 {
 		t.Fatalf("%d rows over three days, want 12010", len(recs))
+	}
+	// While deliveries arrive fast the workers rest after each chunk (Busy is asked once a
+	// chunk), and the rows are the same.
+	var asked atomic.Int64
+	restful := &report.Reporter{Read: d.Read, Now: rp.Now, Busy: func() bool { asked.Add(1); return true }}
+	_, rested := export(t, restful, "cases", r)
+	if n := asked.Load(); n < 12010/4096 {
+		t.Errorf("Busy asked %d times over %d rows, want once a chunk", n, len(rested))
+	}
+	if !slices.EqualFunc(recs, rested, slices.Equal) {
+		t.Error("the export while busy differs from the one without")
 	}
 	for i := 1; i < len(recs); i++ {
 		if col(header, recs[i], "created_at") < col(header, recs[i-1], "created_at") {
