@@ -8,8 +8,9 @@ import (
 )
 
 // The statements every applied result runs. Compiling them is a large share of a result's
-// cost (the cases insert carries the triggers of the queues' tallies, the dashboard and search), so PrepareStatements compiles them
-// once on the writer connection and the applier reuses them inside its transaction.
+// cost (the cases insert carries the triggers of the queues' tallies, the dashboard and
+// search), so PrepareStatements compiles them once on the writer connection and the applier
+// reuses them inside its transaction.
 const (
 	// The inbox row's idempotency key (migration 00013): the inbox lives in its own file.
 	qInboxApplied  = `SELECT case_id FROM inbox_applied WHERE inbox_id = ?`

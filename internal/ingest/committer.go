@@ -117,7 +117,8 @@ func (ib *Inbox) gather(batch []*pending) []*pending {
 
 // space adds the deliveries that arrive until CommitGap after the last commit began (up to
 // BatchMax). Every commit costs about 300 µs of CPU in the kernel's sync of the file, rows
-// or not (about 450 µs for one row, 760 µs for 16, BENCHMARKS.md "What a commit costs"), and
+// or not (about 450 µs for one row, 760 µs for 16: BENCHMARKS.md, "The worker's cost per
+// case, and what a commit costs"), and
 // the cores it takes are the ones the handlers and the worker need: without a gap, 3,000
 // deliveries/s made some 750 commits/s of 4 each. Run spaces only while the last commit
 // carried more than one delivery, so a lone delivery is never held back.

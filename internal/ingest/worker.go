@@ -216,8 +216,8 @@ func (w *Worker) loop(ctx context.Context, untilIdle bool) {
 	// Rows in flight: processing, waiting in a commit's linger (100 ms when paced), being
 	// committed, or waiting for their marks in the inbox. With one batch's worth (80) the worker
 	// made at most 80 rows per cycle of about 150–200 ms while deliveries arrived at 3,000/s:
-	// 345–470 cases/s with cores idle. Three batches' worth keep the next batch gathering
-	// while one commits (BENCHMARKS.md, "The worker's cost per case").
+	// 370–470 cases/s with cores idle. Three batches' worth keep the next batch gathering
+	// while one commits (BENCHMARKS.md, "The worker's cost per case, and what a commit costs").
 	maxInflight := 2*w.cfg.Workers + 3*w.cfg.BatchMax
 	r := &run{w: w, ctx: ctx, known: map[int64]*entry{}, keys: map[string]*keyQueue{}, waiting: map[string]bool{},
 		jobs: make(chan job, maxInflight)}

@@ -98,14 +98,17 @@ type Reporter struct {
 	Nice int
 	// Busy reports whether webhook deliveries are arriving fast (ingest.Inbox.Busy); nil:
 	// never. While it is true the cases report's workers rest after each chunk, restRatio
-	// times as long as the chunk took: even at idle priority an export slowed
-	// acknowledgements by 5-20 % (the cores' caches and the runtime are shared), and an
-	// export can wait where a provider's delivery should not.
+	// times as long as the chunk took: an export can wait where a provider's delivery should
+	// not, and even at idle priority it shares the cores' caches and the Go runtime with the
+	// handlers (beside an export, acknowledgements ran at 0.77–1.21 of their rate alone, too
+	// noisy on the development machine to show a cost or the rest's effect: BENCHMARKS.md,
+	// "Export over HTTP beside acknowledgements").
 	Busy func() bool
 }
 
-// restRatio is how much longer than its work a cases report's worker rests while Busy: a
-// fifth of its speed (about 100,000 rows/s on two cores instead of 480,000).
+// restRatio is how much longer than its work a cases report's worker rests while Busy: about
+// a fifth of its speed (over HTTP beside 5,000 deliveries/s, 32,000–41,000 rows/s instead of
+// 89,000–143,000).
 const restRatio = 4
 
 // Write streams report name for r into w and returns the number of data rows written.
