@@ -53,7 +53,7 @@ func TestSearchTermsMatchTheSQLTheyReplace(t *testing.T) {
 			t.Fatalf("SearchTerms(%q, %q, %q)\n = %q\nwant %q", in[0], in[1], in[2], got, want)
 		}
 	}
-	// The triggers call it: a new case's terms are in case_search.
+	// Registered on every connection under the name the triggers call.
 	var got string
 	if err := d.Read.QueryRowContext(ctx, `SELECT kycdesk_search_terms('Lê Thị Hà', 'r-1', 'e-1')`).Scan(&got); err != nil {
 		t.Fatal(err)
