@@ -3,7 +3,8 @@
 # generic hmac integration; `kycdesk bench ingest --url` measures the naive one-commit-per-delivery rate
 # in-process on the same disk, then sends a 10 s burst of signed deliveries at 1.5x that rate to the
 # server from this separate process and times the drain from the data dir; finally the cases are
-# counted through the JSON API. Usage: scripts/bench-serve.sh [extra bench flags, e.g. --rate 3000]
+# counted through the JSON API. Usage: scripts/bench-serve.sh [extra bench flags, e.g. --rate 3000, or
+# --sustain 3000 to follow the drained burst with 10 s at 3,000/s and count the cases the worker makes meanwhile]
 # Environment: BIN (default: build ./cmd/kycdesk), PORT (default 18473), SERVE_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."

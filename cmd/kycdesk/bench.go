@@ -47,7 +47,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	rate := f.Float64("rate", 0, "burst rate in deliveries/s (default: 1.5x the naive baseline measured first)")
 	sustain := f.Float64("sustain", 3000, "steady arrival rate of the sustained run, deliveries/s (0: skip it)")
 	capacity := f.Bool("capacity", false, "also measure the most group commit acknowledges with closed-loop senders")
-	target := f.String("url", "", "burst this running server's generic webhook URL instead of one started in-process")
+	target := f.String("url", "", "burst this running server's generic webhook URL instead of one started in-process (then the sustained run too, with --data)")
 	secret := f.String("secret", "", "the --url integration's webhook secret (whsec_...)")
 	data := f.String("data", "", "the --url server's data dir: count its cases to time the drain")
 	pace := f.Float64("pace", 0, "the worker's rows/s while deliveries arrive fast (0: the default; negative: no pacing)")
@@ -109,7 +109,12 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			}
 			defer st.Close()
 		}
-		return m.burst(ctx, "burst", &benchTarget{url: *target, key: key, st: st}, burstRate, naive, d)
+		t := &benchTarget{url: *target, key: key, st: st}
+		if err := m.burst(ctx, "burst", t, burstRate, naive, d); err != nil || *sustain == 0 || st == nil {
+			return err
+		}
+		// The burst has drained (burst waits for it): the sustained rate against the same server.
+		return m.sustained(ctx, t, *sustain, d)
 	}
 	t, err := m.startBenchServer(ctx, "burst", 0, worker, *pace)
 	if err != nil {
@@ -261,16 +266,11 @@ func (m *Main) burst(ctx context.Context, label string, t *benchTarget, rate, na
 	casesAtEnd := t.cases(ctx) - cases0
 	goal := time.Duration(float64(res.acked) / 500 * float64(time.Second))
 	limit := goal + time.Minute
-	for t.pending(ctx) > 0 {
-		if time.Since(start) > limit {
+	if ok, err := t.drained(ctx, start.Add(limit)); err != nil || !ok {
+		if err == nil {
 			m.printf("%s: drain: %d deliveries still pending %s after the burst's start: MISSED\n", label, t.pending(ctx), limit.Round(time.Second))
-			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+		return err
 	}
 	drained := time.Since(start)
 	made := t.cases(ctx) - cases0
@@ -301,6 +301,15 @@ func (m *Main) sustained(ctx context.Context, t *benchTarget, rate float64, d ti
 	}
 	m.printf("sustained: offered %.0f deliveries/s for %s: %d acknowledged, %d not, p50 %s p99 %s; meanwhile the worker made %d cases, %.0f/s (this process: %.2f cores busy): %s\n",
 		rate, d, res.acked, res.failed, ms(res.percentile(50)), ms(res.percentile(99)), made, perSec, cores, verdict)
+	// The backlog left, drained before the server is stopped or its cases are counted.
+	limit := time.Duration(float64(res.acked)/500*float64(time.Second)) + time.Minute
+	if ok, err := t.drained(ctx, start.Add(limit)); err != nil || !ok {
+		if err == nil {
+			m.printf("sustained: drain: %d deliveries still pending %s after its start\n", t.pending(ctx), limit.Round(time.Second))
+		}
+		return err
+	}
+	m.printf("sustained: drained %s after its start\n", time.Since(start).Round(10*time.Millisecond))
 	return nil
 }
 
@@ -311,6 +320,21 @@ func (t *benchTarget) cases(ctx context.Context) int {
 		return -1
 	}
 	return n
+}
+
+// drained waits until no inbox row is pending (true), or until deadline (false).
+func (t *benchTarget) drained(ctx context.Context, deadline time.Time) (bool, error) {
+	for t.pending(ctx) > 0 {
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return true, nil
 }
 
 // pending counts the inbox rows not yet processed.
