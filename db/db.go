@@ -44,6 +44,9 @@ func register() {
 				if err := conn.RegisterFunc(searchTermsFunc, SearchTerms, true); err != nil {
 					return fmt.Errorf("%s: %w", searchTermsFunc, err)
 				}
+				if err := conn.RegisterFunc(searchTextFunc, SearchText, true); err != nil {
+					return fmt.Errorf("%s: %w", searchTextFunc, err)
+				}
 				for _, p := range pragmas {
 					if _, err := conn.Exec(p, nil); err != nil {
 						return fmt.Errorf("%s: %w", p, err)

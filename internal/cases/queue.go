@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -65,7 +64,7 @@ type QueueFilter struct {
 	UserID   int64  // the viewer: the "mine" queue is theirs
 
 	after  *queueCursor
-	search []string // GLOB patterns, one per word of Search
+	search []string // what case_text must hold, one per word of Search (db.SearchNeedle)
 	words  []string // the words of Search, for the full-text index
 	cand   *searchCandidates
 }
@@ -134,7 +133,7 @@ func (s *Store) ParseQueueFilter(p QueueParams, userID int64) (QueueFilter, erro
 		return f, errs.E(errs.Invalid, "q: at most %d words.", maxSearchWords)
 	}
 	for _, w := range words {
-		f.search = append(f.search, "*"+globPattern(w)+"*")
+		f.search = append(f.search, db.SearchNeedle(w))
 	}
 	f.words = words
 	if len(words) > 0 {
@@ -198,14 +197,31 @@ func (f QueueFilter) filterWhere() ([]string, []any) {
 	if f.Provider != "" {
 		conds, args = append(conds, `c.provider = ?`), append(args, f.Provider)
 	}
-	for _, p := range f.search {
-		// Every word must appear in one of the plain columns; GLOB with explicit letter
-		// classes (see globPattern) because SQLite folds case for ASCII only.
-		conds = append(conds, `(c.full_name GLOB ? OR c.reference GLOB ? OR c.external_id GLOB ?)`)
-		args = append(args, p, p, p)
-	}
-	return conds, args
+	return append(conds, f.searchConds()...), append(args, f.searchArgs()...)
 }
+
+// searchConds is the condition that t, the case's row of case_text (migration 00016),
+// holds every word of f's search; searchArgs its arguments.
+func (f QueueFilter) searchConds() []string {
+	var conds []string
+	for range f.search {
+		conds = append(conds, `instr(t.t, ?) > 0`)
+	}
+	return conds
+}
+
+func (f QueueFilter) searchArgs() []any {
+	var args []any
+	for _, p := range f.search {
+		args = append(args, p)
+	}
+	return args
+}
+
+// candidatesFrom reads a JSON array of case rowids, each case's search text and then,
+// for those whose text holds every word, its row: a candidate that does not match costs
+// no read of the cases table.
+const candidatesFrom = ` FROM json_each(?) j CROSS JOIN case_text t ON t.rid = j.value CROSS JOIN cases c ON c.rowid = j.value`
 
 const queueColumns = `c.id, c.reference, c.full_name, c.external_id, c.provider, i.name, c.status, c.result,
 	c.risk_level, c.risk_derived, c.four_eyes, c.round, c.sla_due, u.email, u.name, c.decision, c.decided_at,
@@ -231,14 +247,23 @@ func (f QueueFilter) decidedIndex() string {
 // queueSQL is the page query of f, limit rows: a range of the queue's index in order,
 // each row checked against the search words (when there are any).
 func (f QueueFilter) queueSQL(limit int) (string, []any) {
-	return f.pageSQL(` FROM cases c`, nil, limit)
+	return f.selectSQL(queueColumns, ` FROM cases c`, f.textJoin()+queueJoins, nil, limit)
+}
+
+// textJoin joins each case's search text (case_text, 00016) after cases c when f has a
+// search to check; it is empty otherwise.
+func (f QueueFilter) textJoin() string {
+	if len(f.search) == 0 {
+		return ""
+	}
+	return ` CROSS JOIN case_text t ON t.rid = c.rowid`
 }
 
 // candidateSQL is the page query of f over the search's candidates only (a JSON array of
 // case rowids from the full-text index): at most searchCandidateLimit rows looked up,
 // checked and sorted, however large the queue.
 func (f QueueFilter) candidateSQL(candidates string, limit int) (string, []any) {
-	return f.pageSQL(` FROM json_each(?) j CROSS JOIN cases c ON c.rowid = j.value`, []any{candidates}, limit)
+	return f.pageSQL(candidatesFrom, []any{candidates}, limit)
 }
 
 func (f QueueFilter) pageSQL(from string, fromArgs []any, limit int) (string, []any) {
@@ -253,6 +278,12 @@ func (f QueueFilter) selectSQL(cols, from, joins string, fromArgs []any, limit i
 	if f.after != nil && f.Queue != QueueDecided {
 		where += ` AND (c.sla_due, c.id) > (?, ?)`
 		args = append(args, f.after.key, f.after.id)
+	}
+	if f.Queue == QueueUnassigned && f.Risk == "" && f.Provider == "" && fromArgs == nil {
+		// The planner would rather read 00001's cases_status_due and each case's row for
+		// its assignee; this index holds the queue alone (00016), so a search's walk reads
+		// no row.
+		from += ` INDEXED BY cases_unassigned_due`
 	}
 	if f.Queue == QueueDecided {
 		// Without statistics SQLite prefers an index on status for the IN list and sorts
@@ -389,7 +420,7 @@ func (f QueueFilter) candidateCountSQL(candidates string) (string, []any) {
 		}
 		sums = append(sums, `coalesce(sum(`+cond+`), 0)`)
 	}
-	q := `SELECT ` + strings.Join(sums, ", ") + ` FROM json_each(?) j CROSS JOIN cases c ON c.rowid = j.value WHERE ` +
+	q := `SELECT ` + strings.Join(sums, ", ") + candidatesFrom + ` WHERE ` +
 		strings.Join(append(conds, "1"), " AND ")
 	return q, append(append(sumArgs, candidates), args...)
 }
@@ -483,93 +514,4 @@ func (s *Store) openQueueCursor(v string) (queueCursor, error) {
 		return queueCursor{}, bad
 	}
 	return c, nil
-}
-
-// globPattern turns one typed word (NFC) into a GLOB pattern that matches it ignoring case,
-// Vietnamese included: SQLite's LIKE and lower() fold ASCII only, and the plain columns
-// have no folded copy to compare with, so each letter becomes a class ("ễ" → "[ễỄ]").
-// A word typed with diacritics matches them exactly as typed: in Vietnamese a missing tone
-// mark is itself a tone, so "Hương" must not find "Hướng". A word typed without any
-// (as on a keyboard without a Vietnamese layout) matches every marked form of its letters:
-// "huong" finds Hương and Hướng, "duc" finds Đức. GLOB's metacharacters match literally.
-func globPattern(word string) string {
-	loose := !hasMarks(word)
-	var b strings.Builder
-	for _, r := range word {
-		switch {
-		case r == '*' || r == '?' || r == '[':
-			b.WriteString("[" + string(r) + "]")
-		case unicode.IsLetter(r):
-			b.WriteString(letterClass(r, loose))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// hasMarks reports whether a word carries any diacritic (đ counts).
-func hasMarks(word string) bool {
-	for _, r := range word {
-		if unicode.IsLetter(r) && r > unicode.MaxASCII && foldKey(r) != string(unicode.ToLower(r)) {
-			return true
-		}
-	}
-	return false
-}
-
-// letterClass is the GLOB class of r in either case and, when loose, of every letter
-// that is r with marks added.
-func letterClass(r rune, loose bool) string {
-	set := []rune{r, unicode.ToLower(r), unicode.ToUpper(r)}
-	if loose {
-		k := foldKey(r)
-		for _, v := range latinLetters {
-			if strings.HasPrefix(foldKey(v), k) {
-				set = append(set, v)
-			}
-		}
-	}
-	set = dedupe(set)
-	if len(set) == 1 {
-		return string(set)
-	}
-	return "[" + string(set) + "]"
-}
-
-// foldKey is a letter lower-cased and decomposed (NFD): its base letter, then its marks.
-// Đ/đ do not decompose in Unicode; they are given a stroke mark so that "d" finds them.
-func foldKey(r rune) string {
-	r = unicode.ToLower(r)
-	if r == 'đ' {
-		return "d\u0335"
-	}
-	return norm.NFD.String(string(r))
-}
-
-// latinLetters are the letters a name typed in a Latin script may carry: ASCII, Latin-1,
-// Latin Extended-A and -B and Latin Extended Additional (where Vietnamese ạ, ễ, ự ... live).
-var latinLetters = func() []rune {
-	var out []rune
-	for _, rg := range [][2]rune{{'A', 'Z'}, {'a', 'z'}, {0xC0, 0x24F}, {0x1E00, 0x1EFF}} {
-		for r := rg[0]; r <= rg[1]; r++ {
-			if unicode.IsLetter(r) {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
-}()
-
-func dedupe(rs []rune) []rune {
-	seen := map[rune]bool{}
-	out := rs[:0:0]
-	for _, r := range rs {
-		// ']' and '^' never reach a class (they are not letters), so any order is safe.
-		if !seen[r] {
-			seen[r] = true
-			out = append(out, r)
-		}
-	}
-	return out
 }

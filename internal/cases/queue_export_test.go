@@ -5,9 +5,6 @@ import "context"
 // QueueSQL and CountSQL expose the queue queries to the plan test in cases_test.
 func (f QueueFilter) QueueSQL(limit int) (string, []any) { return f.queueSQL(limit) }
 
-// GlobPattern exposes the search pattern builder.
-var GlobPattern = globPattern
-
 // TallySQL and the candidate queries expose the count and search queries to the plan test.
 func (f QueueFilter) TallySQL() (string, []any) { return f.tallySQL() }
 func (f QueueFilter) CandidateSQL(c string, limit int) (string, []any) {
@@ -30,8 +27,9 @@ func (f QueueFilter) ForceWalk() QueueFilter {
 // Where exposes a queue's condition (for comparing tallies with COUNT(*)).
 func (f QueueFilter) Where() (string, []any) { return f.where() }
 
-// WalkSQL exposes the page query of a search that walks the queue.
-func (f QueueFilter) WalkSQL() (string, []any) { return f.walkSQL() }
+// WalkPageSQL and WalkEndSQL expose the queries of a search that walks the queue.
+func (f QueueFilter) WalkPageSQL(limit int) (string, []any) { return f.walkPageSQL(limit) }
+func (f QueueFilter) WalkEndSQL() (string, []any)           { return f.walkEndSQL() }
 
 // SetSearchWalk sets how many cases a walk checks per request, until restore is called.
 func SetSearchWalk(n int) (restore func()) {

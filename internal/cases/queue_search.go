@@ -5,11 +5,16 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
+
+	"github.com/kycdesk/kycdesk/db"
 )
 
 // SearchCountLimit bounds the work of a search: when the full-text index proposes at most
@@ -75,7 +80,7 @@ func searchSlot(ctx context.Context) (release func(), err error) {
 var dStroke = strings.NewReplacer("đ", "d", "Đ", "D")
 
 // candidates asks case_search which cases may match f's search. It never decides a match:
-// every candidate is checked with globPattern's exact rule. A filter without a search, or
+// every candidate is checked with the exact rule (db.SearchNeedle). A filter without a search, or
 // whose words are all too short for the index, has no candidates (few is false): its page
 // walks the queue's index and checks each case.
 func (s *Store) candidates(ctx context.Context, f QueueFilter) (searchCandidates, error) {
@@ -127,9 +132,15 @@ const termProbe = 100
 // about 40 ms at a million); the exact rule checks it on the candidates of the others.
 const maxPickedTermCases = 150_000
 
+// checkCostInEntries is what checking one candidate costs (a lookup in case_text, an
+// instr per word), counted in entries of a term's list the index reads: about 1 µs
+// against 0.1 µs at a million cases (BENCHMARKS.md, "Searches that read no case row").
+const checkCostInEntries = 10
+
 // pickTerms chooses which terms to ask the index for: the rarest first, then the next
 // rarest while the expected number of cases holding all of them is above half of
-// SearchCountLimit and the next term is not too common to read (maxPickedTermCases). None
+// SearchCountLimit, the next term is not too common to read (maxPickedTermCases), and
+// reading its list costs less than checking the candidates it would remove. None
 // when even those are expected to hold more than SearchCountLimit cases: the search then
 // walks the queue (bounded by maxSearchWalk). A term's count is estimated from where its
 // termProbe-th case falls among the rowids (the index lists cases by rowid), exact when
@@ -153,14 +164,18 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string,
 	slices.SortStableFunc(terms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	ests := make([]est, 0, len(terms))
 	for _, t := range terms {
-		var n, last float64
-		err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*), coalesce(max(docid), 0) FROM
-			(SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?)`, `"`+t+`"`, termProbe).Scan(&n, &last)
-		if err != nil {
-			return terms, false // ask for them all, as a search without estimates would
-		}
-		if n >= termProbe && last > 0 {
-			n = n * total / last
+		n, ok := commonTerms.get(s.DB, t)
+		if !ok {
+			var last float64
+			err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*), coalesce(max(docid), 0) FROM
+				(SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?)`, `"`+t+`"`, termProbe).Scan(&n, &last)
+			if err != nil {
+				return terms, false // ask for them all, as a search without estimates would
+			}
+			if n >= termProbe && last > 0 {
+				n = n * total / last
+				commonTerms.put(s.DB, t, n)
+			}
 		}
 		if n < termProbe {
 			return []string{t}, true
@@ -170,7 +185,7 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string,
 	slices.SortStableFunc(ests, func(a, b est) int { return cmp.Compare(a.n, b.n) })
 	picked, expect := []string{ests[0].term}, ests[0].n
 	for _, e := range ests[1:] {
-		if expect <= SearchCountLimit/2 || e.n > maxPickedTermCases {
+		if expect <= SearchCountLimit/2 || e.n > maxPickedTermCases || e.n > checkCostInEntries*expect*(1-e.n/total) {
 			break
 		}
 		picked, expect = append(picked, e.term), expect*e.n/total
@@ -179,6 +194,53 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string,
 		return nil, false
 	}
 	return picked, false
+}
+
+// commonTerms remembers pickTerms's estimates of the terms held by at least termProbe
+// cases, for a minute: probing such a term costs the index's reading of its whole list
+// (FTS4 reads a term's list in full even for LIMIT 100: about 1.6 ms for "nguyen" at a
+// million cases), and the same common words come back search after search. An estimate
+// only steers how a search is run, never what it finds; a rarer term is always probed
+// afresh (about 0.2 ms), so a new case's reference is never taken for a common word.
+var commonTerms = termCache{m: map[termKey]termEstimate{}}
+
+const (
+	termCacheTTL = time.Minute
+	termCacheMax = 4096 // entries; the cache starts over when full
+)
+
+type termKey struct {
+	db   *db.DB
+	term string
+}
+
+type termEstimate struct {
+	n  float64
+	at time.Time
+}
+
+type termCache struct {
+	mu sync.Mutex
+	m  map[termKey]termEstimate
+}
+
+func (c *termCache) get(d *db.DB, term string) (float64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[termKey{d, term}]
+	if !ok || time.Since(e.at) > termCacheTTL {
+		return 0, false
+	}
+	return e.n, true
+}
+
+func (c *termCache) put(d *db.DB, term string, n float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= termCacheMax {
+		clear(c.m)
+	}
+	c.m[termKey{d, term}] = termEstimate{n, time.Now()}
 }
 
 // matchCandidates returns how many cases (at most SearchCountLimit+1) match the MATCH
@@ -257,59 +319,69 @@ var maxSearchWalk = 1500
 // queue page says so when a page comes back short: QueuePage.Partial).
 func SearchWalkLimit() int { return maxSearchWalk }
 
-// walkSQL is the first half of f's walk: the queue's index in order from f's position, at
-// most maxSearchWalk rows, each with whether it matches every search word, its position
-// (sort key and id) and its rowid; no join and no other column, so a case that does not
-// match costs the read of its row and the words' GLOBs only.
+// walkSQL is the walk of f's search: the queue's index in order from f's position, at most
+// maxSearchWalk rows, each with whether it matches every search word (hit), its position
+// (k and id: sort key and case id) and its rowid (r). The index holds all but the match,
+// which is looked up in case_text, a narrow table: a case that does not match costs no
+// read of its row.
 func (f QueueFilter) walkSQL() (string, []any) {
-	var hit []string
-	var hitArgs []any
-	for _, p := range f.search {
-		hit = append(hit, `(c.full_name GLOB ? OR c.reference GLOB ? OR c.external_id GLOB ?)`)
-		hitArgs = append(hitArgs, p, p, p)
-	}
-	key := `c.sla_due`
-	if f.Queue == QueueDecided {
-		key = decidedKey
-	}
 	g := f
 	g.search = nil
-	q, args := g.selectSQL(`(`+strings.Join(hit, " AND ")+`), `+key+`, c.id, c.rowid`, ` FROM cases c`, ``, nil, maxSearchWalk)
-	return q, append(hitArgs, args...)
+	q, args := g.selectSQL(`(`+strings.Join(f.searchConds(), " AND ")+`) AS hit, `+f.sortKey()+` AS k, c.id AS id, c.rowid AS r`,
+		` FROM cases c`, f.textJoin(), nil, maxSearchWalk)
+	return q, append(f.searchArgs(), args...)
+}
+
+// walkPageSQL is the query of a walk's matches: the rowids of the first limit cases of
+// walkSQL that match, in the queue's order. SQLite stops walking at the last of them.
+func (f QueueFilter) walkPageSQL(limit int) (string, []any) {
+	walk, args := f.walkSQL()
+	return `SELECT r FROM (` + walk + `) WHERE hit LIMIT ?`, append(args, limit)
+}
+
+// walkEndSQL is the query of the position of the last case a full walk checks (the
+// maxSearchWalk-th from f's position), read from the queue's index alone; no row when the
+// queue ends before.
+func (f QueueFilter) walkEndSQL() (string, []any) {
+	g := f
+	g.search = nil
+	q, args := g.selectSQL(f.sortKey()+`, c.id`, ` FROM cases c`, ``, nil, 1)
+	return q + ` OFFSET ?`, append(args, maxSearchWalk-1)
+}
+
+// sortKey is the first column of f's queue order.
+func (f QueueFilter) sortKey() string {
+	if f.Queue == QueueDecided {
+		return decidedKey
+	}
+	return `c.sla_due`
 }
 
 // walkQueue is one page of a search that walks the queue: the first limit matches, or,
 // when maxSearchWalk cases hold fewer, those found and a Next that continues the walk
 // after the last case checked (Partial). Either way no case is skipped or repeated. The
-// walk reads positions only (walkSQL); the page's rows are read for the matches alone, in
-// the same read transaction.
+// walk is filtered inside SQLite (a case that does not match never reaches Go), it stops
+// at the page's last match, and the page's rows are read for the matches alone, in the
+// same read transaction.
 func (s *Store) walkQueue(ctx context.Context, f QueueFilter, limit int) (QueuePage, error) {
 	tx, err := s.DB.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return QueuePage{}, err
 	}
 	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
-	q, args := f.walkSQL()
+	q, args := f.walkPageSQL(limit + 1)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
 	}
 	var hits []int64
-	last := queueCursor{queue: f.Queue}
-	walked := 0
 	for rows.Next() {
-		var hit bool
 		var rowid int64
-		if err := rows.Scan(&hit, &last.key, &last.id, &rowid); err != nil {
+		if err := rows.Scan(&rowid); err != nil {
 			rows.Close()
 			return QueuePage{}, err
 		}
-		walked++
-		if hit {
-			if hits = append(hits, rowid); len(hits) > limit {
-				break
-			}
-		}
+		hits = append(hits, rowid)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -323,11 +395,20 @@ func (s *Store) walkQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 			return QueuePage{}, err
 		}
 	}
-	switch {
-	case len(page.Items) > limit:
+	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		page.Next = s.sealQueueCursor(f.cursorAt(page.Items[limit-1]))
-	case walked == maxSearchWalk:
+		return page, nil
+	}
+	// Fewer than a page: the walk ended with the queue, or after maxSearchWalk cases; then
+	// the next page continues after the last of them.
+	q, args = f.walkEndSQL()
+	last := queueCursor{queue: f.Queue}
+	switch err := tx.QueryRowContext(ctx, q, args...).Scan(&last.key, &last.id); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return QueuePage{}, fmt.Errorf("queue %s: %w", f.Queue, err)
+	default:
 		page.Next, page.Partial = s.sealQueueCursor(last), len(page.Items) < limit
 	}
 	return page, nil
