@@ -221,7 +221,10 @@ func (f QueueFilter) searchArgs() []any {
 // candidatesFrom reads a JSON array of case rowids, each case's search text and then,
 // for those whose text holds every word, its row: a candidate that does not match costs
 // no read of the cases table.
-const candidatesFrom = ` FROM json_each(?) j CROSS JOIN case_text t ON t.rid = j.value CROSS JOIN cases c ON c.rowid = j.value`
+const candidatesFrom = candidateTextFrom + ` CROSS JOIN cases c ON c.rowid = j.value`
+
+// candidateTextFrom reads a JSON array of case rowids and each case's search text.
+const candidateTextFrom = ` FROM json_each(?) j CROSS JOIN case_text t ON t.rid = j.value`
 
 const queueColumns = `c.id, c.reference, c.full_name, c.external_id, c.provider, i.name, c.status, c.result,
 	c.risk_level, c.risk_derived, c.four_eyes, c.round, c.sla_due, u.email, u.name, c.decision, c.decided_at,

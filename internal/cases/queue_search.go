@@ -104,6 +104,14 @@ func (s *Store) candidates(ctx context.Context, f QueueFilter) (searchCandidates
 			return searchCandidates{}, err
 		}
 		c.few, c.json = n <= SearchCountLimit, json
+		if c.few && n > 0 {
+			// Only those whose text holds every word: the page and the tabs' counts then
+			// read those alone, rather than each checking every candidate again.
+			q := `SELECT json_group_array(j.value)` + candidateTextFrom + ` WHERE ` + strings.Join(f.searchConds(), " AND ")
+			if err := s.DB.Read.QueryRowContext(ctx, q, append([]any{json}, f.searchArgs()...)...).Scan(&c.json); err != nil {
+				return searchCandidates{}, fmt.Errorf("search: %w", err)
+			}
+		}
 	}
 	*f.cand = c
 	return c, nil
@@ -124,7 +132,8 @@ func (s *Store) planSearch(ctx context.Context, f QueueFilter) error {
 	return nil
 }
 
-// termProbe is how many of a term's cases pickTerms reads to estimate how many hold it.
+// termProbe: a term held by fewer cases than this is rare (a reference, an external id):
+// its candidates are all the index needs, and the search costs what a plain page does.
 const termProbe = 100
 
 // maxPickedTermCases: a term in more cases than this is never asked of the index (FTS4
@@ -142,10 +151,12 @@ const checkCostInEntries = 10
 // SearchCountLimit, the next term is not too common to read (maxPickedTermCases), and
 // reading its list costs less than checking the candidates it would remove. None
 // when even those are expected to hold more than SearchCountLimit cases: the search then
-// walks the queue (bounded by maxSearchWalk). A term's count is estimated from where its
-// termProbe-th case falls among the rowids (the index lists cases by rowid), exact when
-// fewer hold it. rare reports that the one term picked is held by fewer than termProbe
-// cases (the search is cheap).
+// walks the queue (bounded by maxSearchWalk). A term's count is that of its prefix query,
+// as the index will read it ("thu*" is also every Thuỷ and Thương), counted up to
+// maxPickedTermCases+1 and remembered for a minute (commonTerms); an estimate from where
+// a sample's last case fell among the rowids was off by more than twice ("thu": 89,000
+// against 230,000). rare reports that the one term picked is held by fewer than
+// termProbe cases (the search is cheap).
 func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string, rare bool) {
 	if len(terms) == 0 {
 		return nil, false
@@ -166,14 +177,12 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string,
 	for _, t := range terms {
 		n, ok := commonTerms.get(s.DB, t)
 		if !ok {
-			var last float64
-			err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*), coalesce(max(docid), 0) FROM
-				(SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?)`, `"`+t+`"`, termProbe).Scan(&n, &last)
+			err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*) FROM
+				(SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?)`, `"`+t+`*"`, maxPickedTermCases+1).Scan(&n)
 			if err != nil {
-				return terms, false // ask for them all, as a search without estimates would
+				return terms, false // ask for them all, as a search without counts would
 			}
-			if n >= termProbe && last > 0 {
-				n = n * total / last
+			if n >= termProbe {
 				commonTerms.put(s.DB, t, n)
 			}
 		}
@@ -196,12 +205,12 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string,
 	return picked, false
 }
 
-// commonTerms remembers pickTerms's estimates of the terms held by at least termProbe
-// cases, for a minute: probing such a term costs the index's reading of its whole list
-// (FTS4 reads a term's list in full even for LIMIT 100: about 1.6 ms for "nguyen" at a
-// million cases), and the same common words come back search after search. An estimate
-// only steers how a search is run, never what it finds; a rarer term is always probed
-// afresh (about 0.2 ms), so a new case's reference is never taken for a common word.
+// commonTerms remembers pickTerms's counts of the terms held by at least termProbe cases,
+// for a minute: counting such a term costs the index's reading of its whole list (FTS4
+// reads a term's list in full even for LIMIT 100: about 1.6 ms for "nguyen" at a million
+// cases) and a step per case, and the same common words come back search after search.
+// A count only steers how a search is run, never what it finds; a rarer term is always
+// counted afresh (about 0.2 ms), so a new case's reference is never taken for a common word.
 var commonTerms = termCache{m: map[termKey]termEstimate{}}
 
 const (

@@ -165,3 +165,44 @@ func TestSearchFindsCasesBeforeTheirTermsMove(t *testing.T) {
 		t.Fatalf("search le van = %v after the rename", got)
 	}
 }
+
+// TestRememberedCountsNeverHideACase: how many cases hold a common word is remembered for a
+// minute (it only steers how a search runs); a case written since is found all the same,
+// through the index and through the walk, and a word that has become common is still found.
+func TestRememberedCountsNeverHideACase(t *testing.T) {
+	e := newQueueEnv(t)
+	for i := range 150 { // "nguyen" is then common: held by more than termProbe cases
+		e.seed(e.src, fmt.Sprintf("vrf-old-%03d", i), "Nguyễn Văn Cũ", "", cases.RiskLow)
+	}
+	search := func(q string, mod func(cases.QueueFilter) cases.QueueFilter) []string {
+		t.Helper()
+		page, err := e.store.ListQueue(e.ctx, mod(e.filter(cases.QueueParams{Q: q}, e.ana)), 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refs []string
+		for _, it := range page.Items {
+			if it.FullName != "Nguyễn Văn Cũ" {
+				refs = append(refs, it.Reference)
+			}
+		}
+		return refs
+	}
+	same := func(f cases.QueueFilter) cases.QueueFilter { return f }
+	if got := search("Nguyễn Thị Mới", same); len(got) != 0 {
+		t.Fatalf("before: %v", got)
+	}
+	e.seed(e.src, "vrf-new", "Nguyễn Thị Mới", "", cases.RiskLow)
+	for _, mod := range []func(cases.QueueFilter) cases.QueueFilter{same, cases.QueueFilter.ForceWalk} {
+		if got := search("Nguyễn Thị Mới", mod); !slices.Equal(got, []string{"vrf-new"}) {
+			t.Fatalf("after a case was written: %v", got)
+		}
+	}
+	// "mới" was rare when first counted (never remembered); now common, still found.
+	for i := range 120 {
+		e.seed(e.src, fmt.Sprintf("vrf-moi-%03d", i), "Trần Mới", "", cases.RiskLow)
+	}
+	if got := search("mới", same); len(got) != 121 {
+		t.Fatalf("a word become common: %d cases found, want 121", len(got))
+	}
+}
