@@ -47,9 +47,12 @@ type searchCandidates struct {
 // the index or walk the queue), so that they never take every core and connection while
 // plain queue pages and case pages wait behind them. A rare search (a reference, an
 // external id: a term held by fewer than termProbe cases) costs what a plain page does and
-// takes no slot, so it never queues behind the costly ones (planSearch).
-// It is the one piece of state shared by every Store value: Stores are made per request.
-var searchSlots = make(chan struct{}, 2)
+// takes no slot, so it never queues behind the costly ones (planSearch). Four of the 16
+// read connections: with two, searches queued for seconds in some loaded runs, and four
+// did not slow plain pages (BENCHMARKS.md, "Searches that read no case row").
+// It is one of the two pieces of state shared by every Store value (with commonTerms):
+// Stores are made per request.
+var searchSlots = make(chan struct{}, 4)
 
 // searchGate plans f's search and, unless it is rare, waits for a search slot; release
 // what it returns when the request's work is done. Without a search it does nothing.
