@@ -178,16 +178,13 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string,
 	slices.SortStableFunc(terms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	ests := make([]est, 0, len(terms))
 	for _, t := range terms {
-		n, ok := commonTerms.get(s.DB, t)
-		if !ok {
-			err := s.DB.Read.QueryRowContext(ctx, `SELECT count(*) FROM
+		n, err := commonTerms.count(ctx, s.DB, t, func() (n float64, err error) {
+			err = s.DB.Read.QueryRowContext(ctx, `SELECT count(*) FROM
 				(SELECT docid FROM case_search WHERE case_search MATCH ? LIMIT ?)`, `"`+t+`*"`, maxPickedTermCases+1).Scan(&n)
-			if err != nil {
-				return terms, false // ask for them all, as a search without counts would
-			}
-			if n >= termProbe {
-				commonTerms.put(s.DB, t, n)
-			}
+			return n, err
+		})
+		if err != nil {
+			return terms, false // ask for them all, as a search without counts would
 		}
 		if n < termProbe {
 			return []string{t}, true
@@ -208,13 +205,20 @@ func (s *Store) pickTerms(ctx context.Context, terms []string) (picked []string,
 	return picked, false
 }
 
-// commonTerms remembers pickTerms's counts of the terms held by at least termProbe cases,
-// for a minute: counting such a term costs the index's reading of its whole list (FTS4
-// reads a term's list in full even for LIMIT 100: about 1.6 ms for "nguyen" at a million
-// cases) and a step per case, and the same common words come back search after search.
-// A count only steers how a search is run, never what it finds; a rarer term is always
-// counted afresh (about 0.2 ms), so a new case's reference is never taken for a common word.
-var commonTerms = termCache{m: map[termKey]termEstimate{}}
+// commonTerms remembers pickTerms's counts of the terms held by at least termProbe cases:
+// counting such a term costs the index's reading of its whole list (FTS4 reads a term's
+// list in full even for LIMIT 100: about 1.6 ms for "nguyen" at a million cases, several
+// times that under load) and a step per case, and the same common words come back search
+// after search. A count only steers how a search is run, never what it finds; a rarer term
+// is always counted afresh (about 0.2 ms), so a new case's reference is never taken for a
+// common word.
+//
+// A term is counted by one request at a time: after a restart the first searches all ask
+// for the same few words at once, and each counting them for itself took every core for
+// seconds (BENCHMARKS.md, "The first seconds after a start"). Requests wait for a first
+// count; once a count is older than termCacheTTL, the request that finds it so counts
+// again while the others go on with the old one.
+var commonTerms = termCache{m: map[termKey]*termEstimate{}}
 
 const (
 	termCacheTTL = time.Minute
@@ -227,32 +231,68 @@ type termKey struct {
 }
 
 type termEstimate struct {
-	n  float64
-	at time.Time
+	n        float64
+	at       time.Time     // when n was counted; zero until the first count ends
+	counting chan struct{} // closed when the count under way ends; nil when none is
 }
 
 type termCache struct {
 	mu sync.Mutex
-	m  map[termKey]termEstimate
+	m  map[termKey]*termEstimate
 }
 
-func (c *termCache) get(d *db.DB, term string) (float64, bool) {
+// count returns how many cases hold term: remembered, or counted by count (by this request,
+// or by the one already counting it, which this one waits for).
+func (c *termCache) count(ctx context.Context, d *db.DB, term string, count func() (float64, error)) (float64, error) {
+	key := termKey{d, term}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[termKey{d, term}]
-	if !ok || time.Since(e.at) > termCacheTTL {
-		return 0, false
+	e := c.m[key]
+	if e != nil && !e.at.IsZero() && (e.counting != nil || time.Since(e.at) <= termCacheTTL) {
+		n := e.n // fresh, or being counted again: good enough to plan with
+		c.mu.Unlock()
+		return n, nil
 	}
-	return e.n, true
-}
-
-func (c *termCache) put(d *db.DB, term string, n float64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if e != nil && e.counting != nil { // the first count is under way
+		done := e.counting
+		c.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		c.mu.Lock()
+		e := c.m[key]
+		c.mu.Unlock()
+		if e != nil && !e.at.IsZero() {
+			return e.n, nil
+		}
+		return count() // it failed, or the term is rare (never remembered)
+	}
+	// None, or too old: this request counts.
 	if len(c.m) >= termCacheMax {
 		clear(c.m)
 	}
-	c.m[termKey{d, term}] = termEstimate{n, time.Now()}
+	mine := &termEstimate{counting: make(chan struct{})}
+	if e != nil {
+		mine.n, mine.at = e.n, e.at
+	}
+	c.m[key] = mine
+	c.mu.Unlock()
+
+	n, err := count()
+	c.mu.Lock()
+	switch {
+	case c.m[key] != mine: // the cache started over meanwhile
+	case err == nil && n >= termProbe:
+		c.m[key] = &termEstimate{n: n, at: time.Now()}
+	case err != nil && !mine.at.IsZero():
+		c.m[key] = &termEstimate{n: mine.n, at: mine.at} // keep the old count; the next request tries again
+	default:
+		delete(c.m, key)
+	}
+	c.mu.Unlock()
+	close(mine.counting)
+	return n, err
 }
 
 // matchCandidates returns how many cases (at most SearchCountLimit+1) match the MATCH
