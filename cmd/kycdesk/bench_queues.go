@@ -44,7 +44,8 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	rate := f.Int("rate", 300, "queue page requests per second")
 	caseRate := f.Int("case-rate", 30, "case page requests per second (besides --rate)")
 	deliveries := f.Int("deliveries", 1000, "signed generic deliveries per second meanwhile (0: none)")
-	seconds := f.Int("seconds", 20, "how long the load runs")
+	seconds := f.Int("seconds", 20, "how long the load runs (after --warmup)")
+	warmup := f.Int("warmup", 5, "seconds of the same load before the measured run, reported on a line of their own (the first seconds after a start fill the read connections' caches)")
 	dataDir := f.String("data", "", "data dir to seed or reuse (default: a temporary one, removed afterwards)")
 	nameSearches := f.Bool("name-searches", true, "include searches for full names of common words (see BENCHMARKS.md)")
 	searchShare := f.Int("search-share", 30, "per cent of the queue page requests that are searches")
@@ -53,8 +54,8 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *n < 1000 || *rate < 1 || *seconds < 1 || *deliveries < 0 || *caseRate < 0 || *searchShare < 0 || *searchShare > 100 {
-		return usagef("bench queues: --cases must be at least 1000; --rate and --seconds at least 1; --search-share 0 to 100")
+	if *n < 1000 || *rate < 1 || *seconds < 1 || *deliveries < 0 || *caseRate < 0 || *searchShare < 0 || *searchShare > 100 || *warmup < 0 {
+		return usagef("bench queues: --cases must be at least 1000; --rate and --seconds at least 1; --warmup at least 0; --search-share 0 to 100")
 	}
 	dir := *dataDir
 	if dir == "" {
@@ -117,8 +118,8 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 		<-done
 		return fmt.Errorf("bench queues: sign in: %w", err)
 	}
-	m.printf("bench queues: %d cases; signed in as %s (password + TOTP over HTTP); %d page requests/s + %d case pages/s, %d deliveries/s, %ds; load generator at niceness %d\n",
-		fx.cases, fx.email, *rate, *caseRate, *deliveries, *seconds, *clientNice)
+	m.printf("bench queues: %d cases; signed in as %s (password + TOTP over HTTP); %d page requests/s + %d case pages/s, %d deliveries/s, %ds after %ds of warm-up; load generator at niceness %d\n",
+		fx.cases, fx.email, *rate, *caseRate, *deliveries, *seconds, *warmup, *clientNice)
 
 	ld := &queueLoad{clientNice: *clientNice, searchShare: *searchShare, base: base, cookie: cookie, fx: fx, log: serverTimes,
 		client: &fasthttp.Client{MaxConnsPerHost: 2048, ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
@@ -141,8 +142,8 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 
 	key, _ := webhookauth.ParseSecret(secret)
 	gen := newLoadGen(base+in.WebhookPath(), key, fmt.Sprintf("bq%d", time.Now().UnixNano()), 128)
-	d := time.Duration(*seconds) * time.Second
-	loadCtx, cancel := context.WithTimeout(ctx, d)
+	warm := time.Duration(*warmup) * time.Second
+	loadCtx, cancel := context.WithTimeout(ctx, warm+time.Duration(*seconds)*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
 	var dl deliveryCount
@@ -151,8 +152,20 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopProfile()
-	waits0 := readPoolWaits(base + "/metrics")
-	cpu0, t0 := cpuTime(), time.Now()
+	// The measured run starts after the warm-up, the load going on without a break: what
+	// it counts (deliveries, CPU, waits) is taken at that moment.
+	ld.measureFrom = time.Now().Add(warm)
+	var waits0 poolWaits
+	var acked0 int64
+	var cpu0 time.Duration
+	var t0 time.Time
+	marked := make(chan struct{})
+	mark := time.AfterFunc(warm, func() {
+		waits0, acked0 = readPoolWaits(base+"/metrics"), dl.acked.Load()
+		cpu0, t0 = cpuTime(), time.Now()
+		close(marked)
+	})
+	defer mark.Stop()
 	wg.Add(3)
 	go func() { defer wg.Done(); ld.paced(loadCtx, *rate, 256, ld.page) }()
 	go func() { defer wg.Done(); ld.paced(loadCtx, *caseRate, 32, ld.casePage) }()
@@ -163,6 +176,7 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 		}
 	}()
 	wg.Wait()
+	<-marked
 	elapsed := time.Since(t0)
 	cpu := cpuTime() - cpu0
 	lag := workerBacklog(base + "/metrics")
@@ -173,7 +187,7 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 		return fmt.Errorf("bench queues: server: %w", err)
 	}
 	serverTimes.wait()
-	ld.report(m, elapsed, &dl, lag, cpu)
+	ld.report(m, elapsed, dl.acked.Load()-acked0, dl.failed.Load(), lag, cpu)
 	m.printf("read connections (kycdesk.db): requests waited for one %.0f times, %.1f s in all\n", waits.n, waits.seconds)
 	return nil
 }
@@ -597,6 +611,8 @@ type queueLoad struct {
 	client       *fasthttp.Client
 	log          *accessLog
 
+	measureFrom time.Time // requests sent before are the warm-up's
+
 	mu      sync.Mutex
 	samples []pageSample
 	streams []*pageStream
@@ -608,6 +624,7 @@ type pageSample struct {
 	rid    string
 	client time.Duration
 	ok     bool
+	warmup bool // sent during the warm-up
 }
 
 // pageStream is one reader paging through a queue view by its Next links.
@@ -635,7 +652,8 @@ func (l *queueLoad) get(path string) (rid string, status int, body []byte, err e
 
 func (l *queueLoad) record(kind, rid string, d time.Duration, ok bool) {
 	l.mu.Lock()
-	l.samples = append(l.samples, pageSample{kind: kind, rid: rid, client: d, ok: ok})
+	l.samples = append(l.samples, pageSample{kind: kind, rid: rid, client: d, ok: ok,
+		warmup: time.Now().Add(-d).Before(l.measureFrom)})
 	l.mu.Unlock()
 }
 
@@ -856,7 +874,8 @@ func readPoolWaits(url string) poolWaits {
 		metricSum(url, "go_sql_wait_duration_seconds_total", `db_name="read"`)}
 }
 
-func (l *queueLoad) report(m *Main, elapsed time.Duration, dl *deliveryCount, backlog float64, cpu time.Duration) {
+// report prints the measured run's figures by kind of request, and the warm-up's on a line.
+func (l *queueLoad) report(m *Main, elapsed time.Duration, acked, failed int64, backlog float64, cpu time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	type series struct {
@@ -873,12 +892,19 @@ func (l *queueLoad) report(m *Main, elapsed time.Duration, dl *deliveryCount, ba
 	late := 0
 	for _, s := range l.samples {
 		if s.kind == "late" {
-			late++
+			if !s.warmup {
+				late++
+			}
 			continue
 		}
-		groups := []string{s.kind}
-		if s.kind != "case" {
-			groups = append(groups, "all pages")
+		groups := []string{s.kind, "all pages"}
+		switch {
+		case s.warmup && s.kind == "case":
+			continue
+		case s.warmup:
+			groups = []string{"warm-up"}
+		case s.kind == "case":
+			groups = groups[:1]
 		}
 		for _, g := range groups {
 			sr := get(g)
@@ -910,7 +936,11 @@ func (l *queueLoad) report(m *Main, elapsed time.Duration, dl *deliveryCount, ba
 		m.printf("%-14s %7d %6.0f %6d | %7.2f %7.2f %7.2f   | %7.2f %7.2f %7.2f\n", k, n, float64(n)/elapsed.Seconds(), s.errors,
 			pct(s.server, 50), pct(s.server, 95), pct(s.server, 99), pct(s.client, 50), pct(s.client, 95), pct(s.client, 99))
 	}
+	if w := by["warm-up"]; w != nil {
+		m.printf("warm-up (not above): %d pages, %d errors, server p50 / p95 / p99 %.2f / %.2f / %.2f ms\n",
+			len(w.client)+w.errors, w.errors, pct(w.server, 50), pct(w.server, 95), pct(w.server, 99))
+	}
 	m.printf("deliveries: %.0f/s acknowledged (%d), %d failed; inbox backlog at the end %.0f; requests skipped for want of a free slot: %d\n",
-		float64(dl.acked.Load())/elapsed.Seconds(), dl.acked.Load(), dl.failed.Load(), backlog, late)
+		float64(acked)/elapsed.Seconds(), acked, failed, backlog, late)
 	m.printf("CPU (client and server in this process): %.2f cores busy over %s\n", cpu.Seconds()/elapsed.Seconds(), elapsed.Round(time.Millisecond))
 }
