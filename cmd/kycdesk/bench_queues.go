@@ -168,7 +168,12 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	defer mark.Stop()
 	wg.Add(3)
 	go func() { defer wg.Done(); ld.paced(loadCtx, *rate, 256, ld.page) }()
-	go func() { defer wg.Done(); ld.paced(loadCtx, *caseRate, 32, ld.casePage) }()
+	go func() {
+		defer wg.Done()
+		if *caseRate > 0 {
+			ld.paced(loadCtx, *caseRate, 32, ld.casePage)
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		if *deliveries > 0 {
