@@ -156,12 +156,12 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	// it counts (deliveries, CPU, waits) is taken at that moment.
 	ld.measureFrom = time.Now().Add(warm)
 	var waits0 poolWaits
-	var acked0 int64
+	var acked0, failed0 int64
 	var cpu0 time.Duration
 	var t0 time.Time
 	marked := make(chan struct{})
 	mark := time.AfterFunc(warm, func() {
-		waits0, acked0 = readPoolWaits(base+"/metrics"), dl.acked.Load()
+		waits0, acked0, failed0 = readPoolWaits(base+"/metrics"), dl.acked.Load(), dl.failed.Load()
 		cpu0, t0 = cpuTime(), time.Now()
 		close(marked)
 	})
@@ -192,7 +192,7 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 		return fmt.Errorf("bench queues: server: %w", err)
 	}
 	serverTimes.wait()
-	ld.report(m, elapsed, dl.acked.Load()-acked0, dl.failed.Load(), lag, cpu)
+	ld.report(m, elapsed, dl.acked.Load()-acked0, dl.failed.Load()-failed0, lag, cpu)
 	m.printf("read connections (kycdesk.db): requests waited for one %.0f times, %.1f s in all\n", waits.n, waits.seconds)
 	return nil
 }
