@@ -154,15 +154,15 @@ func (m *Main) benchQueues(ctx context.Context, args []string) error {
 	defer stopProfile()
 	// The measured run starts after the warm-up, the load going on without a break: what
 	// it counts (deliveries, CPU, waits) is taken at that moment.
-	ld.measureFrom = time.Now().Add(warm)
+	ld.warmup, ld.measureFrom = warm, time.Now().Add(warm)
+	t0 := ld.measureFrom
 	var waits0 poolWaits
 	var acked0, failed0 int64
 	var cpu0 time.Duration
-	var t0 time.Time
 	marked := make(chan struct{})
 	mark := time.AfterFunc(warm, func() {
-		waits0, acked0, failed0 = readPoolWaits(base+"/metrics"), dl.acked.Load(), dl.failed.Load()
-		cpu0, t0 = cpuTime(), time.Now()
+		cpu0, acked0, failed0 = cpuTime(), dl.acked.Load(), dl.failed.Load()
+		waits0 = readPoolWaits(base + "/metrics")
 		close(marked)
 	})
 	defer mark.Stop()
@@ -616,6 +616,7 @@ type queueLoad struct {
 	client       *fasthttp.Client
 	log          *accessLog
 
+	warmup      time.Duration
 	measureFrom time.Time // requests sent before are the warm-up's
 
 	mu      sync.Mutex
@@ -941,7 +942,8 @@ func (l *queueLoad) report(m *Main, elapsed time.Duration, acked, failed int64, 
 		m.printf("%-14s %7d %6.0f %6d | %7.2f %7.2f %7.2f   | %7.2f %7.2f %7.2f\n", k, n, float64(n)/elapsed.Seconds(), s.errors,
 			pct(s.server, 50), pct(s.server, 95), pct(s.server, 99), pct(s.client, 50), pct(s.client, 95), pct(s.client, 99))
 	}
-	if w := by["warm-up"]; w != nil {
+	if l.warmup > 0 {
+		w := get("warm-up")
 		m.printf("warm-up (not above): %d pages, %d errors, server p50 / p95 / p99 %.2f / %.2f / %.2f ms\n",
 			len(w.client)+w.errors, w.errors, pct(w.server, 50), pct(w.server, 95), pct(w.server, 99))
 	}
