@@ -241,9 +241,9 @@ type termCache struct {
 	m  map[termKey]*termEstimate
 }
 
-// count returns how many cases hold term: remembered, or counted by count (by this request,
-// or by the one already counting it, which this one waits for).
-func (c *termCache) count(ctx context.Context, d *db.DB, term string, count func() (float64, error)) (float64, error) {
+// count returns how many cases hold term: remembered, or counted by countNow (by this
+// request, or by the one already counting it, which this one waits for).
+func (c *termCache) count(ctx context.Context, d *db.DB, term string, countNow func() (float64, error)) (float64, error) {
 	key := termKey{d, term}
 	c.mu.Lock()
 	e := c.m[key]
@@ -266,7 +266,7 @@ func (c *termCache) count(ctx context.Context, d *db.DB, term string, count func
 		if e != nil && !e.at.IsZero() {
 			return e.n, nil
 		}
-		return count() // it failed, or the term is rare (never remembered)
+		return countNow() // it failed, or the term is rare (never remembered)
 	}
 	// None, or too old: this request counts.
 	if len(c.m) >= termCacheMax {
@@ -279,7 +279,7 @@ func (c *termCache) count(ctx context.Context, d *db.DB, term string, count func
 	c.m[key] = mine
 	c.mu.Unlock()
 
-	n, err := count()
+	n, err := countNow()
 	c.mu.Lock()
 	switch {
 	case c.m[key] != mine: // the cache started over meanwhile
