@@ -74,6 +74,17 @@ func writeFolded(b *strings.Builder, s string) {
 	}
 }
 
+// FoldRune is r as the folded fields of SearchText hold it: lower-cased and without its
+// marks. Folding rune by rune keeps every substring a substring: when a needle is in
+// SearchText, its folded runes are in SearchText's folded runes (the in-memory search
+// index of internal/cases narrows by that).
+func FoldRune(r rune) rune {
+	if r <= unicode.MaxASCII {
+		return unicode.ToLower(r)
+	}
+	return foldRune(r)
+}
+
 // foldRune is r lower-cased and without its marks: the first rune of its decomposition
 // (NFD) for a letter, đ as d (Unicode gives đ no mark to drop), anything else unchanged.
 func foldRune(r rune) rune {

@@ -11,7 +11,7 @@ import (
 // caseStore is the case store on the server's database. It holds no state of its own, so a
 // value per request costs nothing and needs no wiring in main.
 func (s *Server) caseStore() *cases.Store {
-	return &cases.Store{DB: s.DB, Sealer: s.Sealer, Now: s.Now, Routing: cases.Routing{SLA: s.Config.SLA}}
+	return &cases.Store{DB: s.DB, Sealer: s.Sealer, Now: s.Now, Routing: cases.Routing{SLA: s.Config.SLA}, Search: s.Search}
 }
 
 // caseWorkspace is the read-only review workspace of one case: header, applicant,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/auth"
+	"github.com/kycdesk/kycdesk/internal/cases"
 	"github.com/kycdesk/kycdesk/internal/config"
 	"github.com/kycdesk/kycdesk/internal/crypto"
 	"github.com/kycdesk/kycdesk/internal/errs"
@@ -42,6 +43,9 @@ type Server struct {
 	Hasher   *auth.Hasher
 	Users    *auth.Users
 	Sessions *auth.SessionStore
+	// Search is the in-memory queue search index of DB; App makes one when nil (built by
+	// the first search, or by the caller's Start).
+	Search *cases.SearchIndex
 }
 
 // App builds the Fiber application with every route of routes.go.
@@ -50,6 +54,9 @@ func (s *Server) App() *fiber.App {
 		s.Now = time.Now
 	}
 	s.initAuth()
+	if s.Search == nil {
+		s.Search = cases.NewSearchIndex(s.DB)
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "kycdesk",
 		BodyLimit:             s.Config.BodyLimit,

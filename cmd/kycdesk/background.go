@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kycdesk/kycdesk/handlers"
 	"github.com/kycdesk/kycdesk/internal/cases"
@@ -25,6 +28,9 @@ type background struct {
 
 	// The inbox worker (worker.go) and the case store it writes through.
 	cases *cases.Store
+
+	// The queue searches' in-memory index, built at start and kept caught up.
+	search *cases.SearchIndex
 }
 
 func startBackground(ctx context.Context, cfg config.Config, st *store, log *slog.Logger) (*background, error) {
@@ -33,6 +39,7 @@ func startBackground(ctx context.Context, cfg config.Config, st *store, log *slo
 		return nil, err
 	}
 	bg.startBackfill(ctx, st, log) // duplicates lookup (backfill.go)
+	bg.startSearchIndex(ctx, st)
 	if cfg.NoWorker {
 		return bg, nil
 	}
@@ -47,7 +54,40 @@ func startBackground(ctx context.Context, cfg config.Config, st *store, log *slo
 }
 
 func (bg *background) wire(srv *handlers.Server) {
-	srv.Metrics, srv.Integrations, srv.Inbox = bg.metrics, bg.integrations, bg.inbox
+	srv.Metrics, srv.Integrations, srv.Inbox, srv.Search = bg.metrics, bg.integrations, bg.inbox, bg.search
+}
+
+// searchIndexCatchUp is how often the search index reads the cases changed since it last
+// looked, searches or not: each search catches it up too, so this only keeps a quiet
+// spell's changes from piling up for the next search to read.
+const searchIndexCatchUp = time.Second
+
+// startSearchIndex builds the queue searches' in-memory index in the background (searches
+// run in SQLite until it is ready: a few seconds at a million cases) and keeps it caught
+// up. /metrics says when it is ready and how many cases it holds.
+func (bg *background) startSearchIndex(ctx context.Context, st *store) {
+	bg.search = cases.NewSearchIndex(st.db)
+	bg.search.Start(ctx, searchIndexCatchUp)
+	bg.wg.Add(1)
+	go func() {
+		defer bg.wg.Done()
+		<-ctx.Done()
+		bg.search.Wait()
+	}()
+	bg.metrics.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kycdesk_search_index_ready",
+			Help: "1 when queue searches are answered from the in-memory index, 0 while it is built."},
+			func() float64 { return b2f(bg.search.Ready()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kycdesk_search_index_cases",
+			Help: "Cases held by the queue searches' in-memory index."},
+			func() float64 { return float64(bg.search.Cases()) }))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (bg *background) wait() { bg.wg.Wait() }

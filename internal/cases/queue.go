@@ -312,6 +312,9 @@ func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueueP
 	if limit < 1 {
 		limit = 50
 	}
+	if s.memUsable(ctx, f) {
+		return s.memListQueue(ctx, f, limit)
+	}
 	release, err := s.searchGate(ctx, f)
 	if err != nil {
 		return QueuePage{}, err
@@ -434,6 +437,9 @@ func (f QueueFilter) candidateCountSQL(candidates string) (string, []any) {
 // matches, and not counted (nil, nil) when it has more: counting those would cost a walk
 // over every matching case on every request.
 func (s *Store) QueueCounts(ctx context.Context, f QueueFilter) (map[string]int, error) {
+	if f.cand != nil && s.memUsable(ctx, f) {
+		return s.memQueueCounts(f), nil
+	}
 	out := make(map[string]int, len(Queues))
 	if len(f.search) > 0 {
 		release, err := s.searchGate(ctx, f)

@@ -49,3 +49,14 @@ func HoldSearchSlots() (release func()) {
 		}
 	}
 }
+
+// SetMemCountLimit sets how many possible matches the in-memory index checks to count a
+// search's tabs, until restore is called.
+func SetMemCountLimit(n int) (restore func()) {
+	old := memCountLimit
+	memCountLimit = n
+	return func() { memCountLimit = old }
+}
+
+// SearchedInMemory reports whether f's search was answered from the in-memory index.
+func (f QueueFilter) SearchedInMemory() bool { return f.cand != nil && f.cand.mem }

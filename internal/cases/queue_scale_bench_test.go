@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/kycdesk/kycdesk/db"
 	"github.com/kycdesk/kycdesk/internal/cases"
@@ -16,6 +18,8 @@ import (
 // the page, the tab counts) on a data dir seeded by `kycdesk bench queues --data DIR`
 // (a million cases), one request at a time:
 // KYCDESK_BENCH_DATA=DIR go test -run '^$' -bench QueueQueriesAtScale -benchtime 20x ./internal/cases/
+// Each request runs from SQLite alone (sqlite/...) and with the in-memory search index
+// (memory/...; plain pages are the same in both).
 func BenchmarkQueueQueriesAtScale(b *testing.B) {
 	dir := os.Getenv("KYCDESK_BENCH_DATA")
 	if dir == "" {
@@ -41,7 +45,35 @@ func BenchmarkQueueQueriesAtScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &cases.Store{DB: d, Sealer: sealer}
+	// The same requests from SQLite alone, then with the in-memory search index (built
+	// first; its build time and heap are logged).
+	sql := &cases.Store{DB: d, Sealer: sealer}
+	mem := &cases.Store{DB: d, Sealer: sealer, Search: cases.NewSearchIndex(d)}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	built := time.Now()
+	mem.Search.Start(ctx, 0)
+	mem.Search.Wait()
+	took := time.Since(built)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if !mem.Search.Ready() {
+		b.Fatal("the search index was not built")
+	}
+	b.Logf("search index: %d cases in %.1fs, heap %+.0f MiB", mem.Search.Cases(), took.Seconds(),
+		(float64(after.HeapAlloc)-float64(before.HeapAlloc))/(1<<20))
+	for _, store := range []struct {
+		name string
+		s    *cases.Store
+	}{{"sqlite", sql}, {"memory", mem}} {
+		s := store.s
+		b.Run(store.name, func(b *testing.B) { benchmarkQueueRequests(ctx, b, s) })
+	}
+}
+
+// benchmarkQueueRequests times queue requests of every kind on s, one at a time.
+func benchmarkQueueRequests(ctx context.Context, b *testing.B, s *cases.Store) {
 	for _, tc := range []struct {
 		name string
 		p    cases.QueueParams

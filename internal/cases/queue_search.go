@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/kycdesk/kycdesk/db"
 )
 
@@ -41,6 +43,10 @@ type searchCandidates struct {
 	done    bool
 	few     bool   // at most SearchCountLimit candidates, listed in json
 	json    string // JSON array of the candidates' cases.rowid
+
+	memTried bool            // memUsable has looked
+	mem      bool            // the search is answered from the in-memory index (Store.Search)
+	memCands *roaring.Bitmap // memCandidates
 }
 
 // searchSlots bounds how many costly searches run at once (those that read long lists of

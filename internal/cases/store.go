@@ -25,6 +25,9 @@ type Store struct {
 	// AutoAssign gives each new case round-robin to an available analyst or lead
 	// (config AutoAssign; off by default).
 	AutoAssign bool
+	// Search answers queue searches from memory (nil: from SQLite alone). One per
+	// database, shared by every Store on it.
+	Search *SearchIndex
 
 	stmts stmtCache
 }

@@ -1,0 +1,922 @@
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/google/btree"
+
+	"github.com/kycdesk/kycdesk/db"
+)
+
+// SearchIndex answers queue searches from memory. Through SQLite alone, a search for a
+// common name costs a full-text list read from the file, or a walk of up to
+// maxSearchWalk entries of the queue's index with a lookup in case_text each: 5 to 10 ms
+// at a million cases, and at 300 pages/s beside 1,000 deliveries/s those searches took
+// most of the machine (BENCHMARKS.md, "Searches from memory").
+//
+// The index holds, per case: its search text (case_text.t, migration 00016), what its
+// queue is made of (status, assignee, risk, provider, the queue's sort key, id) and, per
+// trigram of its folded text, a compressed bitmap of the cases that hold it (roaring). A
+// search ANDs the bitmaps of its words' trigrams, of its queue and of its filters, checks
+// the cases left with the exact rule (db.SearchNeedle, as instr does in SQL), and keeps
+// the first page in the queue's order. No walk: every match is found, so a page is never
+// partial, and the tabs' counts are exact up to memCountLimit possible matches.
+//
+// SQLite stays the truth. The page's rows are read from it by rowid and checked there
+// again (candidateSQL), and the index follows the cases table by change_seq (migration
+// 00005 numbers every write to a case in commit order): each search first reads the
+// cases changed since the index last looked, so it sees every case committed before it
+// began. Until the index is built (a full read of cases at start, a few seconds at a
+// million), and for searches whose every word is shorter than a trigram, searches run
+// in SQLite as before.
+//
+// Memory: about 300 bytes per case (BENCHMARKS.md has the figure at a million).
+type SearchIndex struct {
+	db *db.DB
+
+	startMu sync.Mutex
+	state   int // indexIdle, indexBuilding or indexReady
+	wg      sync.WaitGroup
+
+	syncMu sync.Mutex // one catch-up at a time
+
+	mu  sync.RWMutex
+	seq int64     // the highest change_seq applied
+	m   *memState // nil until built
+}
+
+const (
+	indexIdle = iota
+	indexBuilding
+	indexReady
+)
+
+// inlineBuildMax: a database with at most this many cases is indexed by the first search
+// that needs it, before it answers (milliseconds); a larger one in the background.
+const inlineBuildMax = 50_000
+
+// catchUpBatch is how many changed cases one read of a catch-up applies.
+const catchUpBatch = 5000
+
+// memCountLimit (a var for the tests): a search with at most this many possible matches (trigram candidates
+// under the filters) has its tabs' counts checked case by case (about 0.1 µs each);
+// beyond, the counts are not shown, unless the candidates are exact matches already.
+var memCountLimit = 20_000
+
+// NewSearchIndex returns the index of d's cases, empty: Start builds it in the background,
+// or the first search does.
+func NewSearchIndex(d *db.DB) *SearchIndex { return &SearchIndex{db: d} }
+
+// Start builds the index in the background, then, when every is above zero, keeps it
+// caught up with the cases table that often until ctx ends (so that a search after a quiet
+// hour does not read an hour of changes). Wait waits for it to stop.
+func (x *SearchIndex) Start(ctx context.Context, every time.Duration) {
+	x.startMu.Lock()
+	defer x.startMu.Unlock()
+	if x.state != indexIdle {
+		return
+	}
+	x.state = indexBuilding
+	x.wg.Add(1)
+	go func() {
+		defer x.wg.Done()
+		if !x.buildAndPublish(ctx) || every <= 0 {
+			return
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = x.catchUp(ctx) // a failure is tried again at the next tick or search
+			}
+		}
+	}()
+}
+
+// Wait waits for Start's goroutine to end (after its ctx ended).
+func (x *SearchIndex) Wait() { x.wg.Wait() }
+
+// Ready reports whether searches are answered from the index.
+func (x *SearchIndex) Ready() bool {
+	x.startMu.Lock()
+	defer x.startMu.Unlock()
+	return x.state == indexReady
+}
+
+// Cases is how many cases the index holds (0 until it is built).
+func (x *SearchIndex) Cases() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.m == nil {
+		return 0
+	}
+	return x.m.live
+}
+
+// buildAndPublish builds the index and makes it the one searches use; on failure the
+// index goes back to idle, for a later search or Start to try again.
+func (x *SearchIndex) buildAndPublish(ctx context.Context) bool {
+	m, seq, err := x.build(ctx)
+	x.startMu.Lock()
+	defer x.startMu.Unlock()
+	if err != nil {
+		x.state = indexIdle
+		return false
+	}
+	x.mu.Lock()
+	x.m, x.seq = m, seq
+	x.mu.Unlock()
+	x.state = indexReady
+	return true
+}
+
+// use reports whether searches can be answered from the index now, catching it up with
+// the cases table first. An index never started is built here when the database is small,
+// and in the background otherwise (this search then runs in SQLite).
+func (x *SearchIndex) use(ctx context.Context) bool {
+	x.startMu.Lock()
+	state := x.state
+	if state == indexIdle {
+		var n int64
+		if err := x.db.Read.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM cases`).Scan(&n); err != nil {
+			x.startMu.Unlock()
+			return false
+		}
+		if n > inlineBuildMax {
+			x.startMu.Unlock()
+			x.Start(context.WithoutCancel(ctx), 0)
+			return false
+		}
+		x.state = indexBuilding
+		x.startMu.Unlock()
+		if !x.buildAndPublish(ctx) {
+			return false
+		}
+		state = indexReady
+		x.startMu.Lock()
+	}
+	x.startMu.Unlock()
+	return state == indexReady && x.catchUp(ctx) == nil
+}
+
+// memCaseSQL reads what the index holds of each case; where and tail complete it.
+func memCaseSQL(indexedBy, where string) string {
+	return `SELECT c.rowid, coalesce(c.change_seq, 0), c.id, coalesce(t.t, ''), c.status,
+		coalesce(c.assignee_id, 0), c.risk_level, c.provider, c.sla_due, ` + decidedKey + `,
+		c.reference, c.full_name, c.external_id, c.integration_id, c.result, c.risk_derived, c.four_eyes,
+		c.round, coalesce(c.decision, ''), c.decided_at, c.updated_at
+		FROM cases c` + indexedBy + ` LEFT JOIN case_text t ON t.rid = c.rowid` + where
+}
+
+// build reads every case in one read transaction, and the change_seq it saw them at.
+func (x *SearchIndex) build(ctx context.Context) (*memState, int64, error) {
+	tx, err := x.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(change_seq), 0) FROM cases`).Scan(&seq); err != nil {
+		return nil, 0, fmt.Errorf("search index: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, memCaseSQL(``, ` ORDER BY c.rowid`))
+	if err != nil {
+		return nil, 0, fmt.Errorf("search index: %w", err)
+	}
+	m := newMemState()
+	if _, err := scanMemCases(rows, m.put); err != nil {
+		return nil, 0, fmt.Errorf("search index: %w", err)
+	}
+	return m, seq, nil
+}
+
+// catchUp applies the cases changed since the index last looked (change_seq order).
+func (x *SearchIndex) catchUp(ctx context.Context) error {
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
+	for {
+		x.mu.RLock()
+		seq := x.seq
+		x.mu.RUnlock()
+		rows, err := x.db.Read.QueryContext(ctx, memCaseSQL(` INDEXED BY cases_change`,
+			` WHERE c.change_seq > ? ORDER BY c.change_seq LIMIT `+strconv.Itoa(catchUpBatch)), seq)
+		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		var batch []memRow
+		if _, err := scanMemCases(rows, func(r memRow) { batch = append(batch, r) }); err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		x.mu.Lock()
+		for _, r := range batch {
+			x.m.put(r)
+		}
+		x.seq = batch[len(batch)-1].seq
+		x.mu.Unlock()
+		if len(batch) < catchUpBatch {
+			return nil
+		}
+	}
+}
+
+// memRow is one case as memCaseSQL reads it.
+type memRow struct {
+	rowid, seq             int64
+	id, text               string
+	status, risk, provider string
+	assignee, due, decided int64
+	shown                  memShown
+}
+
+// memShown is what a queue row shows of a case besides what the index orders and
+// filters by (QueueItem; the assignee's and integration's names are read per page).
+type memShown struct {
+	reference, fullName, externalID string
+	integrationID, result, decision string // interned (memState.intern)
+	riskDerived, fourEyes           bool
+	round                           int32
+	decidedAt                       sql.NullInt64
+	updatedAt                       int64
+}
+
+func scanMemCases(rows *sql.Rows, each func(memRow)) (int, error) {
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var r memRow
+		sh := &r.shown
+		if err := rows.Scan(&r.rowid, &r.seq, &r.id, &r.text, &r.status, &r.assignee, &r.risk, &r.provider,
+			&r.due, &r.decided, &sh.reference, &sh.fullName, &sh.externalID, &sh.integrationID, &sh.result,
+			&sh.riskDerived, &sh.fourEyes, &sh.round, &sh.decision, &sh.decidedAt, &sh.updatedAt); err != nil {
+			return n, err
+		}
+		each(r)
+		n++
+	}
+	return n, rows.Err()
+}
+
+// memCase is what the index holds of one case, at its rowid.
+type memCase struct {
+	id, text               string
+	due, decided, assignee int64
+	status, risk, provider uint8 // codes of memState.vals
+	live                   bool
+	shown                  memShown
+}
+
+// memState is the index's data; SearchIndex.mu guards it.
+type memState struct {
+	rows  []memCase // by rowid
+	live  int
+	vals  []string // the status, risk and provider values seen; a value's code is its index + 1
+	codes map[string]uint8
+	// interned holds one copy of each integration id, result and decision seen.
+	interned map[string]string
+
+	grams    map[uint64]*roaring.Bitmap       // trigram of folded text → cases
+	queue    map[string]*roaring.Bitmap       // every queue but mine → its cases (sharedQueue)
+	order    map[string]*btree.BTreeG[memHit] // the same, in the queue's order
+	risk     map[uint8]*roaring.Bitmap
+	provider map[uint8]*roaring.Bitmap
+	assignee map[int64]*roaring.Bitmap // by user id, any status
+}
+
+func newMemState() *memState {
+	m := &memState{codes: map[string]uint8{}, interned: map[string]string{}, grams: map[uint64]*roaring.Bitmap{}, queue: map[string]*roaring.Bitmap{},
+		order: map[string]*btree.BTreeG[memHit]{}, risk: map[uint8]*roaring.Bitmap{}, provider: map[uint8]*roaring.Bitmap{},
+		assignee: map[int64]*roaring.Bitmap{}}
+	for _, q := range Queues {
+		if q != QueueMine {
+			m.queue[q] = roaring.New()
+			m.order[q] = btree.NewG(32, func(a, b memHit) bool {
+				return before(q, a, b) || a.key == b.key && a.id == b.id && a.r < b.r
+			})
+		}
+	}
+	return m
+}
+
+// queueHit is case c's position at rowid r in queue ("": none).
+func queueHit(queue string, r uint32, c memCase) memHit {
+	switch queue {
+	case "":
+		return memHit{}
+	case QueueDecided:
+		return memHit{r: r, key: c.decided, id: c.id}
+	}
+	return memHit{r: r, key: c.due, id: c.id}
+}
+
+// sharedQueue is the queue other than "mine" that a case with status and assignee is in,
+// "" for none (in review): queueWhere, case by case.
+func sharedQueue(status string, assignee int64) string {
+	switch status {
+	case StatusNew:
+		if assignee == 0 {
+			return QueueUnassigned
+		}
+	case StatusEscalated:
+		return QueueEscalated
+	case StatusPendingInfo:
+		return QueuePendingInfo
+	case StatusAwaitingSecondApproval:
+		return QueueSecondApproval
+	case StatusApproved, StatusRejected:
+		return QueueDecided
+	}
+	return ""
+}
+
+// val is the value of code (0: none).
+func (m *memState) val(code uint8) string {
+	if code == 0 {
+		return ""
+	}
+	return m.vals[code-1]
+}
+
+// code is v's code, given one when new (0 when 255 values are taken: such a value is
+// never in a filter or a queue, so it is left out of every bitmap of values).
+func (m *memState) code(v string) uint8 {
+	if c, ok := m.codes[v]; ok {
+		return c
+	}
+	if len(m.vals) == 255 {
+		return 0
+	}
+	m.vals = append(m.vals, v)
+	c := uint8(len(m.vals))
+	m.codes[v] = c
+	return c
+}
+
+// intern is the one copy of v the index keeps (a handful of values, a million cases).
+func (m *memState) intern(v string) string {
+	if w, ok := m.interned[v]; ok {
+		return w
+	}
+	if len(m.interned) < 1<<16 {
+		m.interned[v] = v
+	}
+	return v
+}
+
+// put sets the case at r.rowid to r, moving it between the bitmaps it changes.
+func (m *memState) put(r memRow) {
+	if r.rowid < 1 || r.rowid > 1<<32-1 {
+		return // not a rowid SQLite gives a case; the search then runs in SQL for it (never: rowids count from 1)
+	}
+	i := uint32(r.rowid)
+	if int(i) >= len(m.rows) {
+		m.rows = slices.Grow(m.rows, int(i)+1-len(m.rows))[:max(int(i)+1, len(m.rows))]
+	}
+	c := memCase{id: r.id, text: r.text, due: r.due, decided: r.decided, assignee: r.assignee,
+		status: m.code(r.status), risk: m.code(r.risk), provider: m.code(r.provider), live: true, shown: r.shown}
+	c.shown.integrationID, c.shown.result, c.shown.decision = m.intern(c.shown.integrationID), m.intern(c.shown.result), m.intern(c.shown.decision)
+	old := m.rows[i]
+	if !old.live {
+		m.live++
+		old = memCase{} // codes 0: in no bitmap
+	}
+	was, now := sharedQueue(m.val(old.status), old.assignee), sharedQueue(r.status, c.assignee)
+	if at, to := queueHit(was, i, old), queueHit(now, i, c); was != now || at != to {
+		if was != "" {
+			m.queue[was].Remove(i)
+			m.order[was].Delete(at)
+		}
+		if now != "" {
+			m.queue[now].Add(i)
+			m.order[now].ReplaceOrInsert(to)
+		}
+	}
+	moveBit(m.risk, old.risk, c.risk, i)
+	moveBit(m.provider, old.provider, c.provider, i)
+	if old.assignee != c.assignee {
+		if old.assignee != 0 {
+			m.assignee[old.assignee].Remove(i)
+		}
+		if c.assignee != 0 {
+			b := m.assignee[c.assignee]
+			if b == nil {
+				b = roaring.New()
+				m.assignee[c.assignee] = b
+			}
+			b.Add(i)
+		}
+	}
+	if !old.live || old.text != c.text {
+		var was []uint64
+		if old.live {
+			was = textGrams(nil, old.text)
+		}
+		now := textGrams(nil, c.text)
+		for _, g := range was {
+			if _, keep := slices.BinarySearch(now, g); !keep {
+				m.grams[g].Remove(i)
+			}
+		}
+		for _, g := range now {
+			if _, had := slices.BinarySearch(was, g); had {
+				continue
+			}
+			b := m.grams[g]
+			if b == nil {
+				b = roaring.New()
+				m.grams[g] = b
+			}
+			b.Add(i)
+		}
+	}
+	m.rows[i] = c
+}
+
+// moveBit moves i from the bitmap of value from to that of value to (code 0: none).
+func moveBit(by map[uint8]*roaring.Bitmap, from, to uint8, i uint32) {
+	if from == to {
+		return
+	}
+	if from != 0 {
+		by[from].Remove(i)
+	}
+	if to != 0 {
+		b := by[to]
+		if b == nil {
+			b = roaring.New()
+			by[to] = b
+		}
+		b.Add(i)
+	}
+}
+
+// foldTable is db.FoldRune for the runes below 0x2000 (Latin with every Vietnamese letter):
+// folding through the Unicode decomposition costs about 0.2 µs a rune, and the index
+// folds about a hundred runes per case.
+var foldTable = func() *[0x2000]rune {
+	var t [0x2000]rune
+	for r := range t {
+		t[r] = db.FoldRune(rune(r))
+	}
+	return &t
+}()
+
+func fold(r rune) rune {
+	if r >= 0 && int(r) < len(foldTable) {
+		return foldTable[r]
+	}
+	return db.FoldRune(r)
+}
+
+// textGrams appends the trigrams of s's folded runes (three runes in one uint64, 21 bits
+// each), sorted and without repeats. A trigram with white space is left out: a search
+// word holds none (strings.Fields cuts at unicode.IsSpace).
+func textGrams(dst []uint64, s string) []uint64 {
+	start := len(dst)
+	var a, b rune = -1, -1
+	for _, r := range s {
+		if r < utf8.RuneSelf && asciiSpace[r] || r >= utf8.RuneSelf && unicode.IsSpace(r) {
+			a, b = -1, -1
+			continue
+		}
+		r = fold(r)
+		if a >= 0 {
+			dst = append(dst, uint64(a)<<42|uint64(b)<<21|uint64(r))
+		}
+		a, b = b, r
+	}
+	g := dst[start:]
+	slices.Sort(g)
+	return append(dst[:start], slices.Compact(g)...)
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// memSearchable reports whether the index can narrow needles: one of them is a trigram long.
+func memSearchable(needles []string) bool {
+	for _, n := range needles {
+		if utf8.RuneCountInString(n) >= 3 {
+			return true
+		}
+	}
+	return false
+}
+
+// gramsExact reports whether the cases holding needles' trigrams are exactly those that
+// match: every needle is one trigram already folded (an unmarked word of three letters).
+func gramsExact(needles []string) bool {
+	for _, n := range needles {
+		if utf8.RuneCountInString(n) != 3 || db.HasMarks(n) {
+			return false
+		}
+		for _, r := range n {
+			if fold(r) != r {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// candidates is the cases that hold every trigram of every needle: a superset of the
+// matches (each is checked with matches), as a new bitmap.
+func (m *memState) candidates(needles []string) *roaring.Bitmap {
+	var gs []uint64
+	for _, n := range needles {
+		gs = textGrams(gs, n)
+	}
+	bms := make([]*roaring.Bitmap, 0, len(gs))
+	for _, g := range gs {
+		b := m.grams[g]
+		if b == nil {
+			return roaring.New()
+		}
+		bms = append(bms, b)
+	}
+	slices.SortFunc(bms, func(a, b *roaring.Bitmap) int { return cmpUint64(a.GetCardinality(), b.GetCardinality()) })
+	c := bms[0].Clone()
+	for _, b := range bms[1:] {
+		if c.IsEmpty() {
+			break
+		}
+		c.And(b)
+	}
+	return c
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// matches is the exact rule: text holds every needle (instr in SQL).
+func matches(text string, needles []string) bool {
+	for _, n := range needles {
+		if !strings.Contains(text, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// bitmap is by[v]'s bitmap (empty when the value was never seen).
+func (m *memState) bitmap(by map[uint8]*roaring.Bitmap, v string) *roaring.Bitmap {
+	if c, ok := m.codes[v]; ok && by[c] != nil {
+		return by[c]
+	}
+	return roaring.New()
+}
+
+// filter keeps in c the cases of f's risk and provider filters.
+func (m *memState) filter(c *roaring.Bitmap, f QueueFilter) {
+	if f.Risk != "" {
+		c.And(m.bitmap(m.risk, f.Risk))
+	}
+	if f.Provider != "" {
+		c.And(m.bitmap(m.provider, f.Provider))
+	}
+}
+
+// inQueue is the cases of c (nil: every case) in queue, as viewed by user (queueWhere,
+// in bitmaps), as a new bitmap.
+func (m *memState) inQueue(c *roaring.Bitmap, queue string, user int64) *roaring.Bitmap {
+	if queue != QueueMine {
+		if c == nil {
+			return m.queue[queue].Clone()
+		}
+		return roaring.And(c, m.queue[queue])
+	}
+	b := m.assignee[user]
+	if b == nil {
+		return roaring.New()
+	}
+	mine := roaring.AndNot(b, m.queue[QueueDecided])
+	if c != nil {
+		mine.And(c)
+	}
+	return mine
+}
+
+// inQueueCount is how many cases of c are in queue, as viewed by user.
+func (m *memState) inQueueCount(c *roaring.Bitmap, queue string, user int64) int {
+	if queue != QueueMine {
+		return int(c.AndCardinality(m.queue[queue]))
+	}
+	b := m.assignee[user]
+	if b == nil {
+		return 0
+	}
+	mine := roaring.And(c, b)
+	return int(mine.GetCardinality() - mine.AndCardinality(m.queue[QueueDecided]))
+}
+
+// memHit is a match's position in its queue's order.
+type memHit struct {
+	r   uint32
+	key int64 // sla_due, or the decided queue's decidedKey
+	id  string
+}
+
+// before reports whether a comes before b in queue's order: open queues by (sla_due, id),
+// the decided queue by (decision time, id) newest first, as selectSQL orders them.
+func before(queue string, a, b memHit) bool {
+	if queue == QueueDecided {
+		return a.key > b.key || a.key == b.key && a.id > b.id
+	}
+	return a.key < b.key || a.key == b.key && a.id < b.id
+}
+
+// firstHits returns the first k matches of f's search among c (cases of f's queue and
+// filters that hold the search's trigrams) after f's cursor, in f's queue order. It
+// either walks the queue in its order from the cursor, checking whether each case is in
+// c, until it has k matches (about k × queue/c steps), or reads every case of c,
+// keeping the best k (|c| steps): whichever is fewer.
+func (m *memState) firstHits(f QueueFilter, c *roaring.Bitmap, k int) []memHit {
+	n := c.GetCardinality()
+	if n == 0 {
+		return nil
+	}
+	if order := m.order[f.Queue]; order != nil && n*n > uint64(k)*uint64(order.Len()) {
+		return m.walkHits(f, c, order, k)
+	}
+	return m.scanHits(f, c, k)
+}
+
+// walkHits is firstHits along the queue's order.
+func (m *memState) walkHits(f QueueFilter, c *roaring.Bitmap, order *btree.BTreeG[memHit], k int) []memHit {
+	var hits []memHit
+	visit := func(h memHit) bool {
+		if f.after != nil && h.key == f.after.key && h.id == f.after.id {
+			return true // the cursor's own case
+		}
+		if c.Contains(h.r) && matches(m.rows[h.r].text, f.search) {
+			hits = append(hits, h)
+		}
+		return len(hits) < k
+	}
+	if f.after == nil {
+		order.Ascend(visit)
+	} else {
+		order.AscendGreaterOrEqual(memHit{key: f.after.key, id: f.after.id}, visit)
+	}
+	return hits
+}
+
+// scanHits is firstHits over c in rowid order, keeping the best k in a heap.
+func (m *memState) scanHits(f QueueFilter, c *roaring.Bitmap, k int) []memHit {
+	var after *memHit
+	if f.after != nil {
+		after = &memHit{key: f.after.key, id: f.after.id}
+	}
+	decided := f.Queue == QueueDecided
+	// worst-first heap of the best k so far
+	h := make([]memHit, 0, k)
+	worse := func(i, j int) bool { return before(f.Queue, h[j], h[i]) }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			w := l
+			if r := l + 1; r < len(h) && worse(r, l) {
+				w = r
+			}
+			if !worse(w, i) {
+				return
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
+		}
+	}
+	up := func(i int) {
+		for i > 0 {
+			p := (i - 1) / 2
+			if !worse(i, p) {
+				return
+			}
+			h[i], h[p] = h[p], h[i]
+			i = p
+		}
+	}
+	// Rowids grow with creation, and so, mostly, do both sort keys: the decided queue
+	// (newest first) is read from the highest rowid down, so that its heap fills with
+	// its page early and most cases are turned away by their key alone.
+	var it roaring.IntIterable
+	if decided {
+		it = c.ReverseIterator()
+	} else {
+		it = c.Iterator()
+	}
+	for it.HasNext() {
+		r := it.Next()
+		row := &m.rows[r]
+		hit := memHit{r: r, key: row.due, id: row.id}
+		if decided {
+			hit.key = row.decided
+		}
+		if after != nil && !before(f.Queue, *after, hit) {
+			continue
+		}
+		if len(h) == k && !before(f.Queue, hit, h[0]) {
+			continue
+		}
+		if !matches(row.text, f.search) {
+			continue
+		}
+		if len(h) < k {
+			h = append(h, hit)
+			up(len(h) - 1)
+			continue
+		}
+		h[0] = hit
+		down(0)
+	}
+	slices.SortFunc(h, func(a, b memHit) int {
+		if before(f.Queue, a, b) {
+			return -1
+		}
+		return 1
+	})
+	return h
+}
+
+// memUsable reports whether f's page (and, with a search, its counts) is answered from
+// s.Search, catching the index up once per request. A search needs a word of a trigram
+// or more; a page without a search is listed from the index whenever it is ready.
+func (s *Store) memUsable(ctx context.Context, f QueueFilter) bool {
+	if s.Search == nil {
+		return false
+	}
+	if f.cand == nil {
+		return s.Search.use(ctx)
+	}
+	if !f.cand.memTried {
+		f.cand.memTried = true
+		f.cand.mem = memSearchable(f.search) && s.Search.use(ctx)
+	}
+	return f.cand.mem
+}
+
+// memCandidates is the cases under f's filters that hold every trigram of f's search,
+// worked out once per request (ListQueue and QueueCounts share it); s.Search.mu must be
+// read-locked. The bitmap is never changed: its users make new ones from it.
+func (s *Store) memCandidates(f QueueFilter) *roaring.Bitmap {
+	if f.cand.memCands == nil {
+		c := s.Search.m.candidates(f.search)
+		s.Search.m.filter(c, f)
+		f.cand.memCands = c
+	}
+	return f.cand.memCands
+}
+
+// memListQueue is ListQueue from the index: the page's cases found, ordered and read in
+// memory, as of the catch-up at the request's start; only the names of their assignees
+// and integrations are read from SQLite.
+func (s *Store) memListQueue(ctx context.Context, f QueueFilter, limit int) (QueuePage, error) {
+	x := s.Search
+	x.mu.RLock()
+	var c *roaring.Bitmap
+	if f.cand != nil {
+		c = x.m.inQueue(s.memCandidates(f), f.Queue, f.UserID)
+	} else {
+		c = x.m.inQueue(nil, f.Queue, f.UserID)
+		x.m.filter(c, f)
+	}
+	hits := x.m.firstHits(f, c, limit+1)
+	var page QueuePage
+	n := min(len(hits), limit)
+	owners := make([]itemOwners, 0, n)
+	for _, h := range hits[:n] {
+		page.Items = append(page.Items, x.m.item(h.r))
+		row := &x.m.rows[h.r]
+		owners = append(owners, itemOwners{row.assignee, row.shown.integrationID})
+	}
+	x.mu.RUnlock()
+
+	if err := s.nameItems(ctx, page.Items, owners); err != nil {
+		return QueuePage{}, err
+	}
+	if len(hits) > limit {
+		last := hits[limit-1]
+		page.Next = s.sealQueueCursor(queueCursor{queue: f.Queue, key: last.key, id: last.id})
+	}
+	return page, nil
+}
+
+// item is the queue row of the case at r, without the names nameItems adds.
+func (m *memState) item(r uint32) QueueItem {
+	c := &m.rows[r]
+	sh := &c.shown
+	it := QueueItem{ID: c.id, Reference: sh.reference, FullName: sh.fullName, ExternalID: sh.externalID,
+		Provider: m.val(c.provider), Status: m.val(c.status), Result: sh.result, RiskLevel: m.val(c.risk),
+		RiskDerived: sh.riskDerived, FourEyes: sh.fourEyes, Round: int(sh.round), SLADue: db.Time(c.due),
+		Decision: sh.decision, UpdatedAt: db.Time(sh.updatedAt)}
+	if sh.decidedAt.Valid {
+		it.DecidedAt = db.Time(sh.decidedAt.Int64)
+	}
+	return it
+}
+
+// itemOwners is a queue item's assignee (0: none) and integration, by id.
+type itemOwners struct {
+	assignee    int64
+	integration string
+}
+
+// nameItems gives each item its integration's name and its assignee's email and name (by
+// owners, one per item), read from SQLite: both tables are small, and a name changed a
+// moment ago shows.
+func (s *Store) nameItems(ctx context.Context, items []QueueItem, owners []itemOwners) error {
+	if len(items) == 0 {
+		return nil
+	}
+	var assignees []int64
+	var integrations []string
+	for _, o := range owners {
+		if o.assignee != 0 {
+			assignees = append(assignees, o.assignee)
+		}
+		integrations = append(integrations, o.integration)
+	}
+	ua, _ := json.Marshal(assignees)
+	ia, _ := json.Marshal(integrations)
+	rows, err := s.DB.Read.QueryContext(ctx, `SELECT 'u', id, email, name FROM users WHERE id IN (SELECT value FROM json_each(?))
+		UNION ALL SELECT 'i', id, name, '' FROM integrations WHERE id IN (SELECT value FROM json_each(?))`, string(ua), string(ia))
+	if err != nil {
+		return fmt.Errorf("queue names: %w", err)
+	}
+	defer rows.Close()
+	type name struct{ a, b string }
+	users, ints := map[string]name{}, map[string]name{}
+	for rows.Next() {
+		var kind, id string
+		var n name
+		if err := rows.Scan(&kind, &id, &n.a, &n.b); err != nil {
+			return err
+		}
+		if kind == "u" {
+			users[id] = n
+		} else {
+			ints[id] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("queue names: %w", err)
+	}
+	for i, o := range owners {
+		items[i].IntegrationName = ints[o.integration].a
+		if o.assignee != 0 {
+			u := users[strconv.FormatInt(o.assignee, 10)]
+			items[i].AssigneeEmail, items[i].AssigneeName = u.a, u.b
+		}
+	}
+	return nil
+}
+
+// memQueueCounts is QueueCounts from the index: exact, or nil when the search has more
+// than memCountLimit possible matches that would each need checking.
+func (s *Store) memQueueCounts(f QueueFilter) map[string]int {
+	x := s.Search
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	c := s.memCandidates(f)
+	if !gramsExact(f.search) {
+		if c.GetCardinality() > uint64(memCountLimit) {
+			return nil
+		}
+		exact := roaring.New()
+		for it := c.Iterator(); it.HasNext(); {
+			if r := it.Next(); matches(x.m.rows[r].text, f.search) {
+				exact.Add(r)
+			}
+		}
+		c = exact
+	}
+	out := make(map[string]int, len(Queues))
+	for _, q := range Queues {
+		out[q] = x.m.inQueueCount(c, q, f.UserID)
+	}
+	return out
+}
