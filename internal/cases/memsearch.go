@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -49,7 +50,9 @@ type SearchIndex struct {
 	state   int // indexIdle, indexBuilding or indexReady
 	wg      sync.WaitGroup
 
-	syncMu sync.Mutex // one catch-up at a time
+	syncMu   sync.Mutex   // one catch-up at a time
+	begun    atomic.Int64 // catch-ups begun
+	doneFrom atomic.Int64 // the number (begun) of the last one ended without error
 
 	mu  sync.RWMutex
 	seq int64     // the highest change_seq applied
@@ -66,8 +69,12 @@ const (
 // that needs it, before it answers (milliseconds); a larger one in the background.
 const inlineBuildMax = 50_000
 
-// catchUpBatch is how many changed cases one read of a catch-up applies.
-const catchUpBatch = 5000
+// catchUpBatch is how many changed cases one read of a catch-up applies; applyChunk how
+// many of them one hold of the write lock does.
+const (
+	catchUpBatch = 5000
+	applyChunk   = 64
+)
 
 // memCountLimit (a var for the tests): a search with at most this many possible matches (trigram candidates
 // under the filters) has its tabs' counts checked case by case (about 0.1 µs each);
@@ -205,9 +212,26 @@ func (x *SearchIndex) build(ctx context.Context) (*memState, int64, error) {
 }
 
 // catchUp applies the cases changed since the index last looked (change_seq order).
-func (x *SearchIndex) catchUp(ctx context.Context) error {
+//
+// Requests that arrive while a catch-up runs wait for it and then need one more, begun
+// after they arrived; the first of them to get syncMu runs it for them all, so that a
+// burst of requests costs two reads of the changes, not one each. Changes are applied a
+// few at a time (applyChunk), the text's trigrams worked out beforehand, so that pages
+// being read wait a fraction of a millisecond at most for a commit of many cases: a
+// reader may see some cases of a commit before the others, each case whole.
+func (x *SearchIndex) catchUp(ctx context.Context) (err error) {
+	arrived := x.begun.Load()
 	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
+	if x.doneFrom.Load() > arrived {
+		return nil // a catch-up begun after this request arrived has ended
+	}
+	round := x.begun.Add(1)
+	defer func() {
+		if err == nil {
+			x.doneFrom.Store(round)
+		}
+	}()
 	for {
 		x.mu.RLock()
 		seq := x.seq
@@ -218,18 +242,20 @@ func (x *SearchIndex) catchUp(ctx context.Context) error {
 			return fmt.Errorf("search index: %w", err)
 		}
 		var batch []memRow
-		if _, err := scanMemCases(rows, func(r memRow) { batch = append(batch, r) }); err != nil {
+		if _, err := scanMemCases(rows, func(r memRow) {
+			r.grams = textGrams(nil, r.text)
+			batch = append(batch, r)
+		}); err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
-		if len(batch) == 0 {
-			return nil
+		for chunk := range slices.Chunk(batch, applyChunk) {
+			x.mu.Lock()
+			for _, r := range chunk {
+				x.m.put(r)
+			}
+			x.seq = chunk[len(chunk)-1].seq
+			x.mu.Unlock()
 		}
-		x.mu.Lock()
-		for _, r := range batch {
-			x.m.put(r)
-		}
-		x.seq = batch[len(batch)-1].seq
-		x.mu.Unlock()
 		if len(batch) < catchUpBatch {
 			return nil
 		}
@@ -243,6 +269,7 @@ type memRow struct {
 	status, risk, provider string
 	assignee, due, decided int64
 	shown                  memShown
+	grams                  []uint64 // textGrams(text), when worked out before put
 }
 
 // memShown is what a queue row shows of a case besides what the index orders and
@@ -427,7 +454,10 @@ func (m *memState) put(r memRow) {
 		if old.live {
 			was = textGrams(nil, old.text)
 		}
-		now := textGrams(nil, c.text)
+		now := r.grams
+		if now == nil {
+			now = textGrams(nil, c.text)
+		}
 		for _, g := range was {
 			if _, keep := slices.BinarySearch(now, g); !keep {
 				m.grams[g].Remove(i)
@@ -484,10 +514,24 @@ func fold(r rune) rune {
 	return db.FoldRune(r)
 }
 
-// textGrams appends the trigrams of s's folded runes (three runes in one uint64, 21 bits
-// each), sorted and without repeats. A trigram with white space is left out: a search
-// word holds none (strings.Fields cuts at unicode.IsSpace).
+// textGrams appends the trigrams and bigrams of s's folded runes (three runes in one
+// uint64, 21 bits each; a bigram's third is bigramMark), sorted and without repeats. One
+// with white space is left out: a search word holds none (strings.Fields cuts at
+// unicode.IsSpace).
 func textGrams(dst []uint64, s string) []uint64 {
+	return grams(dst, s, true)
+}
+
+// needleGrams appends what a search word is looked up by: its trigrams, or, for a word of
+// two runes, its bigram (none for one rune).
+func needleGrams(dst []uint64, needle string) []uint64 {
+	return grams(dst, needle, utf8.RuneCountInString(needle) == 2)
+}
+
+// bigramMark is a bigram's third rune: above every rune, so never a trigram's.
+const bigramMark = 1<<21 - 1
+
+func grams(dst []uint64, s string, bigrams bool) []uint64 {
 	start := len(dst)
 	var a, b rune = -1, -1
 	for _, r := range s {
@@ -499,6 +543,9 @@ func textGrams(dst []uint64, s string) []uint64 {
 		if a >= 0 {
 			dst = append(dst, uint64(a)<<42|uint64(b)<<21|uint64(r))
 		}
+		if bigrams && b >= 0 {
+			dst = append(dst, uint64(b)<<42|uint64(r)<<21|bigramMark)
+		}
 		a, b = b, r
 	}
 	g := dst[start:]
@@ -508,21 +555,22 @@ func textGrams(dst []uint64, s string) []uint64 {
 
 var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
-// memSearchable reports whether the index can narrow needles: one of them is a trigram long.
+// memSearchable reports whether the index can narrow needles: one of them is two runes
+// long or more.
 func memSearchable(needles []string) bool {
 	for _, n := range needles {
-		if utf8.RuneCountInString(n) >= 3 {
+		if utf8.RuneCountInString(n) >= 2 {
 			return true
 		}
 	}
 	return false
 }
 
-// gramsExact reports whether the cases holding needles' trigrams are exactly those that
-// match: every needle is one trigram already folded (an unmarked word of three letters).
+// gramsExact reports whether the cases holding needles' grams are exactly those that
+// match: every needle is one gram already folded (an unmarked word of two or three letters).
 func gramsExact(needles []string) bool {
 	for _, n := range needles {
-		if utf8.RuneCountInString(n) != 3 || db.HasMarks(n) {
+		if k := utf8.RuneCountInString(n); k < 2 || k > 3 || db.HasMarks(n) {
 			return false
 		}
 		for _, r := range n {
@@ -534,12 +582,13 @@ func gramsExact(needles []string) bool {
 	return true
 }
 
-// candidates is the cases that hold every trigram of every needle: a superset of the
-// matches (each is checked with matches), as a new bitmap.
+// candidates is the cases that hold every gram of every needle (needleGrams): a superset
+// of the matches (each is checked with matches), as a new bitmap. One needle at least is
+// two runes long (memSearchable).
 func (m *memState) candidates(needles []string) *roaring.Bitmap {
 	var gs []uint64
 	for _, n := range needles {
-		gs = textGrams(gs, n)
+		gs = needleGrams(gs, n)
 	}
 	bms := make([]*roaring.Bitmap, 0, len(gs))
 	for _, g := range gs {
@@ -900,20 +949,35 @@ func (s *Store) nameItems(ctx context.Context, items []QueueItem, owners []itemO
 func (s *Store) memQueueCounts(f QueueFilter) map[string]int {
 	x := s.Search
 	x.mu.RLock()
-	defer x.mu.RUnlock()
 	c := s.memCandidates(f)
 	if !gramsExact(f.search) {
 		if c.GetCardinality() > uint64(memCountLimit) {
+			x.mu.RUnlock()
 			return nil
 		}
-		exact := roaring.New()
+		// The candidates' texts are checked outside the lock (a string never changes; a
+		// case renamed meanwhile is counted as it was): a catch-up waiting for the lock
+		// would hold every other request behind it.
+		type cand struct {
+			r    uint32
+			text string
+		}
+		cands := make([]cand, 0, c.GetCardinality())
 		for it := c.Iterator(); it.HasNext(); {
-			if r := it.Next(); matches(x.m.rows[r].text, f.search) {
-				exact.Add(r)
+			r := it.Next()
+			cands = append(cands, cand{r, x.m.rows[r].text})
+		}
+		x.mu.RUnlock()
+		exact := roaring.New()
+		for _, k := range cands {
+			if matches(k.text, f.search) {
+				exact.Add(k.r)
 			}
 		}
 		c = exact
+		x.mu.RLock()
 	}
+	defer x.mu.RUnlock()
 	out := make(map[string]int, len(Queues))
 	for _, q := range Queues {
 		out[q] = x.m.inQueueCount(c, q, f.UserID)

@@ -93,10 +93,10 @@ func (e *memSearchEnv) mutate(caseID string) {
 }
 
 // memSearches are searches of every kind: none (a plain page), marked and unmarked words,
-// parts of words, two words, a word too short for a trigram beside a long one, a
-// reference, an external id, none.
+// parts of words, two words, words of two runes (a bigram), a word of one rune (searched
+// in SQLite), a reference, an external id, one that matches nothing.
 var memSearches = []string{"", "Hương", "huong", "HƯƠNG", "ương", "Nguyễn Thị", "nguyen van", "Lê Hường", "Đức",
-	"duc", "anh", "Ánh", "Khánh Linh", "vrf-0001", "vrf-00042", "CUST-10", "cust-1007", "Trần Yến", "zzz", "Thị Dũng"}
+	"duc", "anh", "Ánh", "Lê", "Võ", "an", "a", "Khánh Linh", "vrf-0001", "vrf-00042", "CUST-10", "cust-1007", "Trần Yến", "zzz", "Thị Dũng"}
 
 // compare lists every page of each queue under each search and filter with both stores
 // and fails on any difference of cases, order or count. The counts of the in-memory

@@ -38,12 +38,14 @@ func Reserve(getenv func(string) string) {
 }
 
 // GCPercent is the collector's target in serve (GOGC 400 instead of 100): the server's live
-// heap is small (tens of megabytes) and acknowledgements allocate per request, so collecting
-// four times less often buys CPU at the price of a larger heap. MemoryLimit keeps that heap
-// bounded: near it the collector runs as often as it must.
+// heap is small besides the queue index (tens of megabytes) and acknowledgements allocate
+// per request, so collecting four times less often buys CPU at the price of a larger heap.
+// MemoryLimit keeps that heap bounded: near it the collector runs as often as it must. The
+// queue index (cases.SearchIndex) holds about 400 MB at a million cases; with 1 GiB the
+// collector ran twice as often at that size (BENCHMARKS.md, "Queues from memory").
 const (
 	GCPercent   = 400
-	MemoryLimit = 1 << 30
+	MemoryLimit = 2 << 30
 )
 
 // TuneGC sets GCPercent and MemoryLimit, each unless the environment sets it (GOGC,
