@@ -324,12 +324,17 @@ type memState struct {
 	risk     map[uint8]*roaring.Bitmap
 	provider map[uint8]*roaring.Bitmap
 	assignee map[int64]*roaring.Bitmap // by user id, any status
+
+	// exact remembers, for the search words most asked for, the cases whose text holds
+	// them (exactSet); readers add to it under exactMu, put keeps it current.
+	exactMu sync.Mutex
+	exact   map[string]*roaring.Bitmap
 }
 
 func newMemState() *memState {
 	m := &memState{codes: map[string]uint8{}, interned: map[string]string{}, grams: map[uint64]*roaring.Bitmap{}, queue: map[string]*roaring.Bitmap{},
 		order: map[string]*btree.BTreeG[memHit]{}, risk: map[uint8]*roaring.Bitmap{}, provider: map[uint8]*roaring.Bitmap{},
-		assignee: map[int64]*roaring.Bitmap{}}
+		assignee: map[int64]*roaring.Bitmap{}, exact: map[string]*roaring.Bitmap{}}
 	for _, q := range Queues {
 		if q != QueueMine {
 			m.queue[q] = roaring.New()
@@ -474,6 +479,15 @@ func (m *memState) put(r memRow) {
 			}
 			b.Add(i)
 		}
+		for needle, e := range m.exact {
+			switch {
+			case e == tooCommon:
+			case strings.Contains(c.text, needle):
+				e.Add(i)
+			default:
+				e.Remove(i)
+			}
+		}
 	}
 	m.rows[i] = c
 }
@@ -566,37 +580,88 @@ func memSearchable(needles []string) bool {
 	return false
 }
 
-// gramsExact reports whether the cases holding needles' grams are exactly those that
-// match: every needle is one gram already folded (an unmarked word of two or three letters).
-func gramsExact(needles []string) bool {
-	for _, n := range needles {
-		if k := utf8.RuneCountInString(n); k < 2 || k > 3 || db.HasMarks(n) {
+// gramExact reports whether the cases holding needle's gram are exactly those that hold
+// the needle: it is one gram already folded (an unmarked word of two or three letters).
+func gramExact(needle string) bool {
+	if k := utf8.RuneCountInString(needle); k < 2 || k > 3 || db.HasMarks(needle) {
+		return false
+	}
+	for _, r := range needle {
+		if fold(r) != r {
 			return false
-		}
-		for _, r := range n {
-			if fold(r) != r {
-				return false
-			}
 		}
 	}
 	return true
 }
 
-// candidates is the cases that hold every gram of every needle (needleGrams): a superset
-// of the matches (each is checked with matches), as a new bitmap. One needle at least is
-// two runes long (memSearchable).
-func (m *memState) candidates(needles []string) *roaring.Bitmap {
-	var gs []uint64
-	for _, n := range needles {
-		gs = needleGrams(gs, n)
+// Needles remembered with their exact sets (memState.exact): at most exactMax, the map
+// starting over when full; a needle held by more than exactBuildMax cases by its grams is
+// not (checking them all would hold the index's lock for milliseconds, and its counts are
+// not shown anyway: memCountLimit).
+// exactBuildMax is a var for the tests.
+const exactMax = 128
+
+var exactBuildMax = 100_000
+
+// tooCommon marks, in memState.exact, a needle whose grams are held by more than
+// exactBuildMax cases.
+var tooCommon = roaring.New()
+
+// exactSet is the cases whose text holds needle, remembered: nil when the needle is too
+// short for a gram or too common. The caller holds the index's read lock; put keeps the
+// remembered sets current under the write lock.
+func (m *memState) exactSet(needle string) *roaring.Bitmap {
+	m.exactMu.Lock()
+	e, ok := m.exact[needle]
+	m.exactMu.Unlock()
+	if ok {
+		if e == tooCommon {
+			return nil
+		}
+		return e
 	}
-	bms := make([]*roaring.Bitmap, 0, len(gs))
+	gs := needleGrams(nil, needle)
+	if len(gs) == 0 {
+		return nil
+	}
+	c := m.andGrams(gs, nil)
+	if c.GetCardinality() > uint64(exactBuildMax) {
+		e = tooCommon
+	} else if gramExact(needle) {
+		e = c
+	} else {
+		e = roaring.New()
+		for it := c.Iterator(); it.HasNext(); {
+			if r := it.Next(); strings.Contains(m.rows[r].text, needle) {
+				e.Add(r)
+			}
+		}
+	}
+	m.exactMu.Lock()
+	if len(m.exact) >= exactMax {
+		clear(m.exact)
+	}
+	m.exact[needle] = e
+	m.exactMu.Unlock()
+	if e == tooCommon {
+		return nil
+	}
+	return e
+}
+
+// andGrams is the cases that hold every gram of gs and are in every bitmap of more, as a
+// new bitmap (empty when a gram is held by none).
+func (m *memState) andGrams(gs []uint64, more []*roaring.Bitmap) *roaring.Bitmap {
+	bms := slices.Clone(more)
 	for _, g := range gs {
 		b := m.grams[g]
 		if b == nil {
 			return roaring.New()
 		}
 		bms = append(bms, b)
+	}
+	if len(bms) == 0 {
+		return roaring.New()
 	}
 	slices.SortFunc(bms, func(a, b *roaring.Bitmap) int { return cmpUint64(a.GetCardinality(), b.GetCardinality()) })
 	c := bms[0].Clone()
@@ -607,6 +672,26 @@ func (m *memState) candidates(needles []string) *roaring.Bitmap {
 		c.And(b)
 	}
 	return c
+}
+
+// candidates is the cases that may match needles, as a new bitmap: those in every needle's
+// exact set, and holding every gram of the needles without one. loose is the needles the
+// candidates must still be checked for (matches); none when the candidates are the
+// matches. One needle at least is two runes long (memSearchable).
+func (m *memState) candidates(needles []string) (c *roaring.Bitmap, loose []string) {
+	var gs []uint64
+	var sets []*roaring.Bitmap
+	for _, n := range needles {
+		if e := m.exactSet(n); e != nil {
+			sets = append(sets, e)
+			continue
+		}
+		gs = needleGrams(gs, n)
+		if !gramExact(n) {
+			loose = append(loose, n)
+		}
+	}
+	return m.andGrams(gs, sets), loose
 }
 
 func cmpUint64(a, b uint64) int {
@@ -828,16 +913,17 @@ func (s *Store) memUsable(ctx context.Context, f QueueFilter) bool {
 	return f.cand.mem
 }
 
-// memCandidates is the cases under f's filters that hold every trigram of f's search,
-// worked out once per request (ListQueue and QueueCounts share it); s.Search.mu must be
-// read-locked. The bitmap is never changed: its users make new ones from it.
-func (s *Store) memCandidates(f QueueFilter) *roaring.Bitmap {
+// memCandidates is the cases under f's filters that may match f's search (candidates),
+// and the words they must still be checked for, worked out once per request (ListQueue
+// and QueueCounts share them); s.Search.mu must be read-locked. The bitmap is never
+// changed: its users make new ones from it.
+func (s *Store) memCandidates(f QueueFilter) (*roaring.Bitmap, []string) {
 	if f.cand.memCands == nil {
-		c := s.Search.m.candidates(f.search)
+		c, loose := s.Search.m.candidates(f.search)
 		s.Search.m.filter(c, f)
-		f.cand.memCands = c
+		f.cand.memCands, f.cand.memLoose = c, loose
 	}
-	return f.cand.memCands
+	return f.cand.memCands, f.cand.memLoose
 }
 
 // memListQueue is ListQueue from the index: the page's cases found, ordered and read in
@@ -848,7 +934,8 @@ func (s *Store) memListQueue(ctx context.Context, f QueueFilter, limit int) (Que
 	x.mu.RLock()
 	var c *roaring.Bitmap
 	if f.cand != nil {
-		c = x.m.inQueue(s.memCandidates(f), f.Queue, f.UserID)
+		cands, _ := s.memCandidates(f)
+		c = x.m.inQueue(cands, f.Queue, f.UserID)
 	} else {
 		c = x.m.inQueue(nil, f.Queue, f.UserID)
 		x.m.filter(c, f)
@@ -949,8 +1036,8 @@ func (s *Store) nameItems(ctx context.Context, items []QueueItem, owners []itemO
 func (s *Store) memQueueCounts(f QueueFilter) map[string]int {
 	x := s.Search
 	x.mu.RLock()
-	c := s.memCandidates(f)
-	if !gramsExact(f.search) {
+	c, loose := s.memCandidates(f)
+	if len(loose) > 0 {
 		if c.GetCardinality() > uint64(memCountLimit) {
 			x.mu.RUnlock()
 			return nil
@@ -970,7 +1057,7 @@ func (s *Store) memQueueCounts(f QueueFilter) map[string]int {
 		x.mu.RUnlock()
 		exact := roaring.New()
 		for _, k := range cands {
-			if matches(k.text, f.search) {
+			if matches(k.text, loose) {
 				exact.Add(k.r)
 			}
 		}

@@ -50,12 +50,12 @@ func HoldSearchSlots() (release func()) {
 	}
 }
 
-// SetMemCountLimit sets how many possible matches the in-memory index checks to count a
-// search's tabs, until restore is called.
-func SetMemCountLimit(n int) (restore func()) {
-	old := memCountLimit
-	memCountLimit = n
-	return func() { memCountLimit = old }
+// SetMemLimits sets how many possible matches the in-memory index checks to count a
+// search's tabs, and to remember a word's exact set, until restore is called.
+func SetMemLimits(count, exact int) (restore func()) {
+	oldCount, oldExact := memCountLimit, exactBuildMax
+	memCountLimit, exactBuildMax = count, exact
+	return func() { memCountLimit, exactBuildMax = oldCount, oldExact }
 }
 
 // SearchedInMemory reports whether f's search was answered from the in-memory index.

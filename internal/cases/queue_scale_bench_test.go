@@ -93,6 +93,12 @@ func benchmarkQueueRequests(ctx context.Context, b *testing.B, s *cases.Store) {
 		{"q=Trần Văn Dũng", cases.QueueParams{Q: "Trần Văn Dũng"}},
 		{"q=Hoàng Yến", cases.QueueParams{Q: "Hoàng Yến"}},
 		{"decided/q=Thảo", cases.QueueParams{Queue: "decided", Q: "Thảo"}},
+		{"q=Lê", cases.QueueParams{Q: "Lê"}},
+		{"q=Thị", cases.QueueParams{Q: "Thị"}},
+		{"q=anh", cases.QueueParams{Q: "anh"}},
+		{"q=Phạm Văn", cases.QueueParams{Q: "Phạm Văn"}},
+		{"q=Khánh Linh", cases.QueueParams{Q: "Khánh Linh"}},
+		{"decided/q=Bùi Thanh Tâm", cases.QueueParams{Queue: "decided", Q: "Bùi Thanh Tâm"}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {

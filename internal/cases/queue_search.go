@@ -47,6 +47,7 @@ type searchCandidates struct {
 	memTried bool            // memUsable has looked
 	mem      bool            // the search is answered from the in-memory index (Store.Search)
 	memCands *roaring.Bitmap // memCandidates
+	memLoose []string
 }
 
 // searchSlots bounds how many costly searches run at once (those that read long lists of
