@@ -598,10 +598,11 @@ func gramExact(needle string) bool {
 // starting over when full; a needle held by more than exactBuildMax cases by its grams is
 // not (checking them all would hold the index's lock for milliseconds, and its counts are
 // not shown anyway: memCountLimit).
-// exactBuildMax is a var for the tests.
+// exactMin and exactBuildMax are vars for the tests. A needle held by fewer than exactMin cases by its
+// grams (a reference, an external id) is not remembered either: checking them costs less.
 const exactMax = 128
 
-var exactBuildMax = 100_000
+var exactMin, exactBuildMax uint64 = 1000, 100_000
 
 // tooCommon marks, in memState.exact, a needle whose grams are held by more than
 // exactBuildMax cases.
@@ -625,7 +626,9 @@ func (m *memState) exactSet(needle string) *roaring.Bitmap {
 		return nil
 	}
 	c := m.andGrams(gs, nil)
-	if c.GetCardinality() > uint64(exactBuildMax) {
+	if n := c.GetCardinality(); n < exactMin {
+		return nil // rare: checking its few cases costs less than remembering them
+	} else if n > exactBuildMax {
 		e = tooCommon
 	} else if gramExact(needle) {
 		e = c

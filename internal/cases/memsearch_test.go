@@ -214,6 +214,17 @@ func (e *memSearchEnv) memItems(p cases.QueueParams, user int64, pageSize int) (
 // moves between queues, new cases and renamed reviewers and integrations, it still does
 // (the index catches up with the cases table on each request).
 func TestSearchIndexAgreesWithSQLite(t *testing.T) {
+	for _, remember := range []bool{false, true} {
+		t.Run(map[bool]string{false: "checking texts", true: "remembering words"}[remember], func(t *testing.T) {
+			if remember {
+				defer cases.SetMemLimits(20_000, 1, 100_000)() // every word's exact set, kept by each change
+			}
+			testSearchIndexAgrees(t)
+		})
+	}
+}
+
+func testSearchIndexAgrees(t *testing.T) {
 	e := newMemSearchEnv(t, 400)
 	e.compare(t, 7)
 	if !e.memStore.Search.Ready() || e.memStore.Search.Cases() != 400 {
@@ -242,6 +253,7 @@ func TestSearchIndexAgreesWithSQLite(t *testing.T) {
 // TestSearchIndexSeesEveryCommittedCase: a case committed before a search began is in its
 // page and its counts, however recently, and a case that left the queue is not.
 func TestSearchIndexSeesEveryCommittedCase(t *testing.T) {
+	defer cases.SetMemLimits(20_000, 1, 100_000)() // the words' exact sets are remembered, and kept
 	e := newMemSearchEnv(t, 30)
 	search := func() ([]string, map[string]int) {
 		t.Helper()
@@ -285,7 +297,7 @@ func TestSearchIndexSeesEveryCommittedCase(t *testing.T) {
 // its words are exact grams.
 func TestSearchIndexCountsUpToItsLimit(t *testing.T) {
 	e := newMemSearchEnv(t, 120)
-	defer cases.SetMemLimits(10, 10)()
+	defer cases.SetMemLimits(10, 1, 10)()
 	count := func(q string) map[string]int {
 		t.Helper()
 		f := e.filter(cases.QueueParams{Q: q}, e.ana)

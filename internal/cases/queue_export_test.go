@@ -51,11 +51,12 @@ func HoldSearchSlots() (release func()) {
 }
 
 // SetMemLimits sets how many possible matches the in-memory index checks to count a
-// search's tabs, and to remember a word's exact set, until restore is called.
-func SetMemLimits(count, exact int) (restore func()) {
-	oldCount, oldExact := memCountLimit, exactBuildMax
-	memCountLimit, exactBuildMax = count, exact
-	return func() { memCountLimit, exactBuildMax = oldCount, oldExact }
+// search's tabs, and between how many it remembers a word's exact set, until restore is
+// called.
+func SetMemLimits(count int, exactFrom, exactTo uint64) (restore func()) {
+	oldCount, oldFrom, oldTo := memCountLimit, exactMin, exactBuildMax
+	memCountLimit, exactMin, exactBuildMax = count, exactFrom, exactTo
+	return func() { memCountLimit, exactMin, exactBuildMax = oldCount, oldFrom, oldTo }
 }
 
 // SearchedInMemory reports whether f's search was answered from the in-memory index.
