@@ -236,8 +236,7 @@ func (x *SearchIndex) catchUp(ctx context.Context) (err error) {
 		x.mu.RLock()
 		seq := x.seq
 		x.mu.RUnlock()
-		rows, err := x.db.Read.QueryContext(ctx, memCaseSQL(` INDEXED BY cases_change`,
-			` WHERE c.change_seq > ? ORDER BY c.change_seq LIMIT `+strconv.Itoa(catchUpBatch)), seq)
+		rows, err := x.db.Read.QueryContext(ctx, catchUpSQL, seq)
 		if err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
@@ -261,6 +260,11 @@ func (x *SearchIndex) catchUp(ctx context.Context) (err error) {
 		}
 	}
 }
+
+// catchUpSQL reads the cases changed after a change_seq, in its order, from its index
+// (00005's cases_change).
+var catchUpSQL = memCaseSQL(` INDEXED BY cases_change`,
+	` WHERE c.change_seq > ? ORDER BY c.change_seq LIMIT `+strconv.Itoa(catchUpBatch))
 
 // memRow is one case as memCaseSQL reads it.
 type memRow struct {
@@ -978,6 +982,10 @@ func (m *memState) item(r uint32) QueueItem {
 	return it
 }
 
+// queueNamesSQL reads the users and integrations of a page (two JSON arrays of ids).
+const queueNamesSQL = `SELECT 'u', id, email, name FROM users WHERE id IN (SELECT value FROM json_each(?))
+	UNION ALL SELECT 'i', id, name, '' FROM integrations WHERE id IN (SELECT value FROM json_each(?))`
+
 // itemOwners is a queue item's assignee (0: none) and integration, by id.
 type itemOwners struct {
 	assignee    int64
@@ -1001,8 +1009,7 @@ func (s *Store) nameItems(ctx context.Context, items []QueueItem, owners []itemO
 	}
 	ua, _ := json.Marshal(assignees)
 	ia, _ := json.Marshal(integrations)
-	rows, err := s.DB.Read.QueryContext(ctx, `SELECT 'u', id, email, name FROM users WHERE id IN (SELECT value FROM json_each(?))
-		UNION ALL SELECT 'i', id, name, '' FROM integrations WHERE id IN (SELECT value FROM json_each(?))`, string(ua), string(ia))
+	rows, err := s.DB.Read.QueryContext(ctx, queueNamesSQL, string(ua), string(ia))
 	if err != nil {
 		return fmt.Errorf("queue names: %w", err)
 	}

@@ -61,3 +61,8 @@ func SetMemLimits(count int, exactFrom, exactTo uint64) (restore func()) {
 
 // SearchedInMemory reports whether f's search was answered from the in-memory index.
 func (f QueueFilter) SearchedInMemory() bool { return f.cand != nil && f.cand.mem }
+
+// The in-memory index's queries: its catch-up and a page's names.
+const QueueNamesSQL = queueNamesSQL
+
+var CatchUpSQL = catchUpSQL

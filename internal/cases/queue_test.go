@@ -533,6 +533,21 @@ func TestQueuePlans(t *testing.T) {
 			t.Errorf("search candidates do not use the full-text index: %s", plan)
 		}
 	})
+	// The in-memory index (memsearch.go) answers pages with two queries per request: the
+	// cases changed since it last looked, a range of cases_change in its order, and the
+	// names of the page's users and integrations, by primary key.
+	t.Run("memory index", func(t *testing.T) {
+		plan := strings.Join(testkit.QueryPlan(t, e.db, cases.CatchUpSQL, 0), " | ")
+		if !strings.Contains(plan, "SEARCH c USING INDEX cases_change (change_seq>?)") || strings.Contains(plan, "TEMP B-TREE") ||
+			strings.Contains(plan, "SCAN c") {
+			t.Errorf("catch-up: %s", plan)
+		}
+		plan = strings.Join(testkit.QueryPlan(t, e.db, cases.QueueNamesSQL, "[1,2]", `["a"]`), " | ")
+		if !strings.Contains(plan, "SEARCH users USING INTEGER PRIMARY KEY") || !strings.Contains(plan, "SEARCH integrations USING") ||
+			strings.Contains(plan, "SCAN users") || strings.Contains(plan, "SCAN integrations") || strings.Contains(plan, "cases") {
+			t.Errorf("names: %s", plan)
+		}
+	})
 }
 
 // TestQueueTallies holds the tallies kept by 00009's triggers to COUNT(*) of each queue's
