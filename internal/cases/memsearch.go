@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -20,29 +21,36 @@ import (
 	"github.com/kycdesk/kycdesk/db"
 )
 
-// SearchIndex answers queue searches from memory. Through SQLite alone, a search for a
-// common name costs a full-text list read from the file, or a walk of up to
-// maxSearchWalk entries of the queue's index with a lookup in case_text each: 5 to 10 ms
-// at a million cases, and at 300 pages/s beside 1,000 deliveries/s those searches took
-// most of the machine (BENCHMARKS.md, "Searches from memory").
+// SearchIndex lists the queues, searched or not, from memory. Through SQLite alone, a
+// search for a common name cost a full-text list read from the file, or a walk of up to
+// maxSearchWalk entries of the queue's index with a lookup in case_text each (5 to 10 ms
+// at a million cases), and a plain page read 50 wide rows scattered over the file: at 300
+// pages/s beside 1,000 deliveries/s, pages took most of the machine and searches queued
+// for seconds (BENCHMARKS.md, "Queues from memory").
 //
-// The index holds, per case: its search text (case_text.t, migration 00016), what its
-// queue is made of (status, assignee, risk, provider, the queue's sort key, id) and, per
-// trigram of its folded text, a compressed bitmap of the cases that hold it (roaring). A
-// search ANDs the bitmaps of its words' trigrams, of its queue and of its filters, checks
-// the cases left with the exact rule (db.SearchNeedle, as instr does in SQL), and keeps
-// the first page in the queue's order. No walk: every match is found, so a page is never
-// partial, and the tabs' counts are exact up to memCountLimit possible matches.
+// The index is a projection of the cases table. Per case (memCase, by rowid) it holds the
+// search text (case_text.t, migration 00016), what its queue row shows (QueueItem, but
+// for the assignee's and integration's names) and what its queues are made of (status,
+// assignee, risk, provider, sort keys). Beside them, compressed bitmaps of cases
+// (roaring): per bigram and trigram of the folded text, per queue, risk, provider and
+// assignee; per queue, its cases in the queue's order (a B-tree); and, for the search
+// words most asked for, the cases whose text holds them exactly (exactSet).
 //
-// SQLite stays the truth. The page's rows are read from it by rowid and checked there
-// again (candidateSQL), and the index follows the cases table by change_seq (migration
-// 00005 numbers every write to a case in commit order): each search first reads the
-// cases changed since the index last looked, so it sees every case committed before it
-// began. Until the index is built (a full read of cases at start, a few seconds at a
-// million), and for searches whose every word is shorter than a trigram, searches run
-// in SQLite as before.
+// A page ANDs the bitmaps of its words, queue and filters, then either walks the queue's
+// order from the cursor to the first cases in that set or, when the set is small, reads
+// it all and keeps the best: whichever is fewer steps (firstHits). A case is checked
+// against the exact rule (db.SearchNeedle, as instr does in SQL) unless its words' sets
+// are exact already. No walk is bounded: a page of a search is never partial, and its
+// tabs are counted exactly whenever the words are remembered or the candidates few
+// (memCountLimit).
 //
-// Memory: about 300 bytes per case (BENCHMARKS.md has the figure at a million).
+// The index follows the cases table by change_seq (migration 00005 numbers every write
+// to a case in commit order): each request first reads the cases changed since the index
+// last looked (catchUp), so it lists every change committed before it began. Until the
+// index is built (a read of every case at start: about 20 s at a million) and for a
+// search whose every word is one letter, pages are read from SQLite as before.
+//
+// Memory: about 500 bytes per case (BENCHMARKS.md, "Queues from memory").
 type SearchIndex struct {
 	db *db.DB
 
@@ -670,7 +678,7 @@ func (m *memState) andGrams(gs []uint64, more []*roaring.Bitmap) *roaring.Bitmap
 	if len(bms) == 0 {
 		return roaring.New()
 	}
-	slices.SortFunc(bms, func(a, b *roaring.Bitmap) int { return cmpUint64(a.GetCardinality(), b.GetCardinality()) })
+	slices.SortFunc(bms, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
 	c := bms[0].Clone()
 	for _, b := range bms[1:] {
 		if c.IsEmpty() {
@@ -699,16 +707,6 @@ func (m *memState) candidates(needles []string) (c *roaring.Bitmap, loose []stri
 		}
 	}
 	return m.andGrams(gs, sets), loose
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // matches is the exact rule: text holds every needle (instr in SQL).

@@ -307,7 +307,8 @@ func (f QueueFilter) selectSQL(cols, from, joins string, fromArgs []any, limit i
 // ListQueue returns one page of f's queue: open queues by SLA due time (soonest first, the
 // overdue on top), the decided queue by decision time, newest first. Paging with Next
 // neither repeats nor skips a case that stays where it was; a case that changes queue or
-// SLA while someone pages shows up where it now belongs.
+// SLA while someone pages shows up where it now belongs. The page comes from the in-memory
+// index when s has one and it is built (memListQueue), from SQLite otherwise.
 func (s *Store) ListQueue(ctx context.Context, f QueueFilter, limit int) (QueuePage, error) {
 	if limit < 1 {
 		limit = 50
@@ -433,9 +434,11 @@ func (f QueueFilter) candidateCountSQL(candidates string) (string, []any) {
 
 // QueueCounts returns how many cases each queue holds under f's risk, provider and search
 // filters (the tabs' numbers), keyed by queue name. Without a search they come from the
-// tallies. With one they are exact when the search has at most SearchCountLimit possible
-// matches, and not counted (nil, nil) when it has more: counting those would cost a walk
-// over every matching case on every request.
+// tallies. With one they come from the in-memory index (s.Search; memQueueCounts), or,
+// while it is built, from SQLite: exact when the search has at most SearchCountLimit
+// possible matches there (memCountLimit in memory, unless its words' exact sets are
+// remembered), and not counted (nil, nil) when it has more: counting those would cost a
+// check of every possible match on every request.
 func (s *Store) QueueCounts(ctx context.Context, f QueueFilter) (map[string]int, error) {
 	if f.cand != nil && s.memUsable(ctx, f) {
 		return s.memQueueCounts(f), nil
