@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
@@ -288,7 +289,7 @@ type memRow struct {
 // filters by (QueueItem; the assignee's and integration's names are read per page).
 type memShown struct {
 	reference, fullName, externalID string
-	integrationID, result, decision string // interned (memState.intern)
+	integrationID, result, decision string
 	riskDerived, fourEyes           bool
 	round                           int32
 	decidedAt                       sql.NullInt64
@@ -313,13 +314,38 @@ func scanMemCases(rows *sql.Rows, each func(memRow)) (int, error) {
 }
 
 // memCase is what the index holds of one case, at its rowid.
+//
+// It holds no pointer (its strings are spans of memState.arena, its small values codes):
+// the collector never reads the million of them, nor the queues' B-trees of orderItem.
 type memCase struct {
-	id, text               string
-	due, decided, assignee int64
-	status, risk, provider uint8 // codes of memState.vals
-	live                   bool
-	shown                  memShown
+	id, text, reference, fullName, externalID    span
+	due, decided, assignee, updatedAt, decidedAt int64
+	round                                        int32
+	integration, result, decision                uint16 // codes of memState.names
+	status, risk, provider                       uint8  // codes of memState.vals
+	riskDerived, fourEyes, hasDecidedAt, live    bool
 }
+
+// span is a string of memState.arena: its chunk, offset and length.
+type span struct{ chunk, off, n uint32 }
+
+// arenaChunk is the size of the arena's chunks: a chunk is never grown (a string of the
+// arena stays where it is, and appending never copies the arena under the write lock).
+const arenaChunk = 4 << 20
+
+// orderItem is a case's place in a queue's B-tree: its sort key, then its id (read at its
+// rowid, r) in the queue's direction.
+type orderItem struct {
+	key int64
+	r   uint32
+}
+
+// Pivots for a walk from a cursor: an item at the cursor's key whose id sorts before
+// every id of that key in the queue's direction ("" ascending, "\xff" descending).
+const (
+	pivotLow  = 0
+	pivotHigh = 1<<32 - 1
+)
 
 // memState is the index's data; SearchIndex.mu guards it.
 type memState struct {
@@ -327,12 +353,16 @@ type memState struct {
 	live  int
 	vals  []string // the status, risk and provider values seen; a value's code is its index + 1
 	codes map[string]uint8
-	// interned holds one copy of each integration id, result and decision seen.
-	interned map[string]string
+	// names are the integration ids, results and decisions seen (a code is an index + 1).
+	names     []string
+	nameCodes map[string]uint16
+	// arena holds every string of rows, appended to its last chunk, never changed in
+	// place (spans, and strings handed out, point in). Chunk 0 is empty.
+	arena [][]byte
 
-	grams    map[uint64]*roaring.Bitmap       // trigram of folded text → cases
-	queue    map[string]*roaring.Bitmap       // every queue but mine → its cases (sharedQueue)
-	order    map[string]*btree.BTreeG[memHit] // the same, in the queue's order
+	grams    map[uint64]*roaring.Bitmap          // trigram of folded text → cases
+	queue    map[string]*roaring.Bitmap          // every queue but mine → its cases (sharedQueue)
+	order    map[string]*btree.BTreeG[orderItem] // the same, in the queue's order
 	risk     map[uint8]*roaring.Bitmap
 	provider map[uint8]*roaring.Bitmap
 	assignee map[int64]*roaring.Bitmap // by user id, any status
@@ -344,29 +374,93 @@ type memState struct {
 }
 
 func newMemState() *memState {
-	m := &memState{codes: map[string]uint8{}, interned: map[string]string{}, grams: map[uint64]*roaring.Bitmap{}, queue: map[string]*roaring.Bitmap{},
-		order: map[string]*btree.BTreeG[memHit]{}, risk: map[uint8]*roaring.Bitmap{}, provider: map[uint8]*roaring.Bitmap{},
-		assignee: map[int64]*roaring.Bitmap{}, exact: map[string]*roaring.Bitmap{}}
+	m := &memState{codes: map[string]uint8{}, nameCodes: map[string]uint16{}, grams: map[uint64]*roaring.Bitmap{},
+		queue: map[string]*roaring.Bitmap{}, order: map[string]*btree.BTreeG[orderItem]{}, risk: map[uint8]*roaring.Bitmap{},
+		provider: map[uint8]*roaring.Bitmap{}, assignee: map[int64]*roaring.Bitmap{}, exact: map[string]*roaring.Bitmap{}}
 	for _, q := range Queues {
 		if q != QueueMine {
 			m.queue[q] = roaring.New()
-			m.order[q] = btree.NewG(32, func(a, b memHit) bool {
-				return before(q, a, b) || a.key == b.key && a.id == b.id && a.r < b.r
+			m.order[q] = btree.NewG(32, func(a, b orderItem) bool {
+				if a.key != b.key || a.r == b.r {
+					return before(q, memHit{key: a.key}, memHit{key: b.key})
+				}
+				return before(q, memHit{key: a.key, id: m.idOf(a.r)}, memHit{key: b.key, id: m.idOf(b.r)})
 			})
 		}
 	}
 	return m
 }
 
-// queueHit is case c's position at rowid r in queue ("": none).
-func queueHit(queue string, r uint32, c memCase) memHit {
+// str is the string at s.
+func (m *memState) str(s span) string {
+	if s.n == 0 {
+		return ""
+	}
+	return unsafe.String(&m.arena[s.chunk][s.off], int(s.n))
+}
+
+// keep is the span of v: was, when it holds v already, or v appended to the arena.
+func (m *memState) keep(was span, v string) span {
+	if m.str(was) == v {
+		return was
+	}
+	if v == "" {
+		return span{}
+	}
+	last := len(m.arena) - 1
+	if last < 1 || cap(m.arena[last])-len(m.arena[last]) < len(v) {
+		if len(m.arena) == 0 {
+			m.arena = append(m.arena, nil)
+		}
+		m.arena = append(m.arena, make([]byte, 0, max(arenaChunk, len(v))))
+		last = len(m.arena) - 1
+	}
+	s := span{uint32(last), uint32(len(m.arena[last])), uint32(len(v))}
+	m.arena[last] = append(m.arena[last], v...)
+	return s
+}
+
+// idOf is the id of the case at r, or a pivot's.
+func (m *memState) idOf(r uint32) string {
+	switch r {
+	case pivotLow:
+		return ""
+	case pivotHigh:
+		return "\xff"
+	}
+	return m.str(m.rows[r].id)
+}
+
+// nameCode is v's code in names, given one when new (0 past 65,535 values: shown as "").
+func (m *memState) nameCode(v string) uint16 {
+	if c, ok := m.nameCodes[v]; ok {
+		return c
+	}
+	if len(m.names) == 1<<16-1 {
+		return 0
+	}
+	m.names = append(m.names, v)
+	c := uint16(len(m.names))
+	m.nameCodes[v] = c
+	return c
+}
+
+func (m *memState) name(code uint16) string {
+	if code == 0 {
+		return ""
+	}
+	return m.names[code-1]
+}
+
+// queueItem is case c's place at rowid r in queue ("": none).
+func queueItem(queue string, r uint32, c memCase) orderItem {
 	switch queue {
 	case "":
-		return memHit{}
+		return orderItem{}
 	case QueueDecided:
-		return memHit{r: r, key: c.decided, id: c.id}
+		return orderItem{key: c.decided, r: r}
 	}
-	return memHit{r: r, key: c.due, id: c.id}
+	return orderItem{key: c.due, r: r}
 }
 
 // sharedQueue is the queue other than "mine" that a case with status and assignee is in,
@@ -412,36 +506,33 @@ func (m *memState) code(v string) uint8 {
 	return c
 }
 
-// intern is the one copy of v the index keeps (a handful of values, a million cases).
-func (m *memState) intern(v string) string {
-	if w, ok := m.interned[v]; ok {
-		return w
-	}
-	if len(m.interned) < 1<<16 {
-		m.interned[v] = v
-	}
-	return v
-}
-
 // put sets the case at r.rowid to r, moving it between the bitmaps it changes.
 func (m *memState) put(r memRow) {
-	if r.rowid < 1 || r.rowid > 1<<32-1 {
-		return // not a rowid SQLite gives a case; the search then runs in SQL for it (never: rowids count from 1)
+	if r.rowid < 1 || r.rowid >= pivotHigh {
+		return // not a rowid SQLite gives a case (they count from 1)
 	}
 	i := uint32(r.rowid)
 	if int(i) >= len(m.rows) {
 		m.rows = slices.Grow(m.rows, int(i)+1-len(m.rows))[:max(int(i)+1, len(m.rows))]
 	}
-	c := memCase{id: r.id, text: r.text, due: r.due, decided: r.decided, assignee: r.assignee,
-		status: m.code(r.status), risk: m.code(r.risk), provider: m.code(r.provider), live: true, shown: r.shown}
-	c.shown.integrationID, c.shown.result, c.shown.decision = m.intern(c.shown.integrationID), m.intern(c.shown.result), m.intern(c.shown.decision)
 	old := m.rows[i]
 	if !old.live {
 		m.live++
 		old = memCase{} // codes 0: in no bitmap
 	}
+	sh := &r.shown
+	c := memCase{due: r.due, decided: r.decided, assignee: r.assignee, updatedAt: sh.updatedAt,
+		decidedAt: sh.decidedAt.Int64, hasDecidedAt: sh.decidedAt.Valid, round: sh.round,
+		integration: m.nameCode(sh.integrationID), result: m.nameCode(sh.result), decision: m.nameCode(sh.decision),
+		status: m.code(r.status), risk: m.code(r.risk), provider: m.code(r.provider),
+		riskDerived: sh.riskDerived, fourEyes: sh.fourEyes, live: true}
+	c.id, c.text = m.keep(old.id, r.id), m.keep(old.text, r.text)
+	c.reference, c.fullName, c.externalID = m.keep(old.reference, sh.reference), m.keep(old.fullName, sh.fullName),
+		m.keep(old.externalID, sh.externalID)
+	// The queues' B-trees order by id, read at the rowid: the row first (an id never changes).
+	m.rows[i] = c
 	was, now := sharedQueue(m.val(old.status), old.assignee), sharedQueue(r.status, c.assignee)
-	if at, to := queueHit(was, i, old), queueHit(now, i, c); was != now || at != to {
+	if at, to := queueItem(was, i, old), queueItem(now, i, c); was != now || at != to {
 		if was != "" {
 			m.queue[was].Remove(i)
 			m.order[was].Delete(at)
@@ -469,11 +560,11 @@ func (m *memState) put(r memRow) {
 	if !old.live || old.text != c.text {
 		var was []uint64
 		if old.live {
-			was = textGrams(nil, old.text)
+			was = textGrams(nil, m.str(old.text))
 		}
 		now := r.grams
 		if now == nil {
-			now = textGrams(nil, c.text)
+			now = textGrams(nil, r.text)
 		}
 		for _, g := range was {
 			if _, keep := slices.BinarySearch(now, g); !keep {
@@ -494,14 +585,13 @@ func (m *memState) put(r memRow) {
 		for needle, e := range m.exact {
 			switch {
 			case e == tooCommon:
-			case strings.Contains(c.text, needle):
+			case strings.Contains(r.text, needle):
 				e.Add(i)
 			default:
 				e.Remove(i)
 			}
 		}
 	}
-	m.rows[i] = c
 }
 
 // moveBit moves i from the bitmap of value from to that of value to (code 0: none).
@@ -647,7 +737,7 @@ func (m *memState) exactSet(needle string) *roaring.Bitmap {
 	} else {
 		e = roaring.New()
 		for it := c.Iterator(); it.HasNext(); {
-			if r := it.Next(); strings.Contains(m.rows[r].text, needle) {
+			if r := it.Next(); strings.Contains(m.str(m.rows[r].text), needle) {
 				e.Add(r)
 			}
 		}
@@ -803,21 +893,29 @@ func (m *memState) firstHits(f QueueFilter, c *roaring.Bitmap, k int) []memHit {
 }
 
 // walkHits is firstHits along the queue's order.
-func (m *memState) walkHits(f QueueFilter, c *roaring.Bitmap, order *btree.BTreeG[memHit], k int) []memHit {
+func (m *memState) walkHits(f QueueFilter, c *roaring.Bitmap, order *btree.BTreeG[orderItem], k int) []memHit {
 	var hits []memHit
-	visit := func(h memHit) bool {
-		if f.after != nil && h.key == f.after.key && h.id == f.after.id {
-			return true // the cursor's own case
+	var after memHit
+	if f.after != nil {
+		after = memHit{key: f.after.key, id: f.after.id}
+	}
+	visit := func(it orderItem) bool {
+		h := memHit{r: it.r, key: it.key, id: m.idOf(it.r)}
+		if f.after != nil && !before(f.Queue, after, h) {
+			return true // at the cursor's key, not after its id
 		}
-		if c.Contains(h.r) && matches(m.rows[h.r].text, f.search) {
+		if c.Contains(h.r) && matches(m.str(m.rows[h.r].text), f.search) {
 			hits = append(hits, h)
 		}
 		return len(hits) < k
 	}
-	if f.after == nil {
+	switch {
+	case f.after == nil:
 		order.Ascend(visit)
-	} else {
-		order.AscendGreaterOrEqual(memHit{key: f.after.key, id: f.after.id}, visit)
+	case f.Queue == QueueDecided:
+		order.AscendGreaterOrEqual(orderItem{key: f.after.key, r: pivotHigh}, visit)
+	default:
+		order.AscendGreaterOrEqual(orderItem{key: f.after.key, r: pivotLow}, visit)
 	}
 	return hits
 }
@@ -871,7 +969,7 @@ func (m *memState) scanHits(f QueueFilter, c *roaring.Bitmap, k int) []memHit {
 	for it.HasNext() {
 		r := it.Next()
 		row := &m.rows[r]
-		hit := memHit{r: r, key: row.due, id: row.id}
+		hit := memHit{r: r, key: row.due, id: m.str(row.id)}
 		if decided {
 			hit.key = row.decided
 		}
@@ -881,7 +979,7 @@ func (m *memState) scanHits(f QueueFilter, c *roaring.Bitmap, k int) []memHit {
 		if len(h) == k && !before(f.Queue, hit, h[0]) {
 			continue
 		}
-		if !matches(row.text, f.search) {
+		if !matches(m.str(row.text), f.search) {
 			continue
 		}
 		if len(h) < k {
@@ -952,7 +1050,7 @@ func (s *Store) memListQueue(ctx context.Context, f QueueFilter, limit int) (Que
 	for _, h := range hits[:n] {
 		page.Items = append(page.Items, x.m.item(h.r))
 		row := &x.m.rows[h.r]
-		owners = append(owners, itemOwners{row.assignee, row.shown.integrationID})
+		owners = append(owners, itemOwners{row.assignee, x.m.name(row.integration)})
 	}
 	x.mu.RUnlock()
 
@@ -969,13 +1067,12 @@ func (s *Store) memListQueue(ctx context.Context, f QueueFilter, limit int) (Que
 // item is the queue row of the case at r, without the names nameItems adds.
 func (m *memState) item(r uint32) QueueItem {
 	c := &m.rows[r]
-	sh := &c.shown
-	it := QueueItem{ID: c.id, Reference: sh.reference, FullName: sh.fullName, ExternalID: sh.externalID,
-		Provider: m.val(c.provider), Status: m.val(c.status), Result: sh.result, RiskLevel: m.val(c.risk),
-		RiskDerived: sh.riskDerived, FourEyes: sh.fourEyes, Round: int(sh.round), SLADue: db.Time(c.due),
-		Decision: sh.decision, UpdatedAt: db.Time(sh.updatedAt)}
-	if sh.decidedAt.Valid {
-		it.DecidedAt = db.Time(sh.decidedAt.Int64)
+	it := QueueItem{ID: m.str(c.id), Reference: m.str(c.reference), FullName: m.str(c.fullName),
+		ExternalID: m.str(c.externalID), Provider: m.val(c.provider), Status: m.val(c.status), Result: m.name(c.result),
+		RiskLevel: m.val(c.risk), RiskDerived: c.riskDerived, FourEyes: c.fourEyes, Round: int(c.round),
+		SLADue: db.Time(c.due), Decision: m.name(c.decision), UpdatedAt: db.Time(c.updatedAt)}
+	if c.hasDecidedAt {
+		it.DecidedAt = db.Time(c.decidedAt)
 	}
 	return it
 }
@@ -1060,7 +1157,7 @@ func (s *Store) memQueueCounts(f QueueFilter) map[string]int {
 		cands := make([]cand, 0, c.GetCardinality())
 		for it := c.Iterator(); it.HasNext(); {
 			r := it.Next()
-			cands = append(cands, cand{r, x.m.rows[r].text})
+			cands = append(cands, cand{r, x.m.str(x.m.rows[r].text)})
 		}
 		x.mu.RUnlock()
 		exact := roaring.New()
