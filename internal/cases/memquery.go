@@ -42,11 +42,10 @@ func gramExact(needle string) bool {
 }
 
 // Needles remembered with their exact sets (memState.exact): at most exactMax, the map
-// starting over when full; a needle held by more than exactBuildMax cases by its grams is
+// starting over when full. A needle held by more than exactBuildMax cases by its grams is
 // not (checking them all would hold the index's lock for milliseconds, and its counts are
-// not shown anyway: memCountLimit).
-// exactMin and exactBuildMax are vars for the tests. A needle held by fewer than exactMin cases by its
-// grams (a reference, an external id) is not remembered either: checking them costs less.
+// not shown anyway: memCountLimit), nor one held by fewer than exactMin (a reference, an
+// external id: checking its few cases costs less). The two are vars for the tests.
 const exactMax = 128
 
 var exactMin, exactBuildMax uint64 = 1000, 100_000

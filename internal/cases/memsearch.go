@@ -42,7 +42,7 @@ import (
 // index is built (a read of every case at start: about 20 s at a million) and for a
 // search whose every word is one letter, pages are read from SQLite as before.
 //
-// Memory: about 500 bytes per case (BENCHMARKS.md, "Queues from memory").
+// Memory: about 400 bytes per case (BENCHMARKS.md, "Queues from memory").
 type SearchIndex struct {
 	db *db.DB
 
@@ -76,9 +76,10 @@ const (
 	applyChunk   = 64
 )
 
-// memCountLimit (a var for the tests): a search with at most this many possible matches (trigram candidates
-// under the filters) has its tabs' counts checked case by case (about 0.1 µs each);
-// beyond, the counts are not shown, unless the candidates are exact matches already.
+// memCountLimit (a var for the tests): a search with at most this many possible matches
+// under its filters (memCandidates) has its tabs' counts checked case by case (about
+// 0.1 µs each); beyond, the counts are not shown, unless the candidates are exact already
+// (every word remembered, or one gram: exactSet, gramExact).
 var memCountLimit = 20_000
 
 // NewSearchIndex returns the index of d's cases, empty: Start builds it in the background,
@@ -117,7 +118,7 @@ func (x *SearchIndex) Start(ctx context.Context, every time.Duration) {
 // Wait waits for Start's goroutine to end (after its ctx ended).
 func (x *SearchIndex) Wait() { x.wg.Wait() }
 
-// Ready reports whether searches are answered from the index.
+// Ready reports whether queue pages are answered from the index.
 func (x *SearchIndex) Ready() bool {
 	x.startMu.Lock()
 	defer x.startMu.Unlock()
@@ -151,9 +152,9 @@ func (x *SearchIndex) buildAndPublish(ctx context.Context) bool {
 	return true
 }
 
-// use reports whether searches can be answered from the index now, catching it up with
-// the cases table first. An index never started is built here when the database is small,
-// and in the background otherwise (this search then runs in SQLite).
+// use reports whether a page can be answered from the index now, catching it up with the
+// cases table first. An index never started is built here when the database is small, and
+// in the background otherwise (this page is then read from SQLite).
 func (x *SearchIndex) use(ctx context.Context) bool {
 	x.startMu.Lock()
 	state := x.state
@@ -180,7 +181,8 @@ func (x *SearchIndex) use(ctx context.Context) bool {
 	return state == indexReady && x.catchUp(ctx) == nil
 }
 
-// memCaseSQL reads what the index holds of each case; where and tail complete it.
+// memCaseSQL reads what the index holds of each case, from cases (with indexedBy) where
+// where says.
 func memCaseSQL(indexedBy, where string) string {
 	return `SELECT c.rowid, coalesce(c.change_seq, 0), c.id, coalesce(t.t, ''), c.status,
 		coalesce(c.assignee_id, 0), c.risk_level, c.provider, c.sla_due, ` + decidedKey + `,
@@ -205,7 +207,7 @@ func (x *SearchIndex) build(ctx context.Context) (*memState, int64, error) {
 		return nil, 0, fmt.Errorf("search index: %w", err)
 	}
 	m := newMemState()
-	if _, err := scanMemCases(rows, m.put); err != nil {
+	if err := scanMemCases(rows, m.put); err != nil {
 		return nil, 0, fmt.Errorf("search index: %w", err)
 	}
 	return m, seq, nil
@@ -216,7 +218,7 @@ func (x *SearchIndex) build(ctx context.Context) (*memState, int64, error) {
 // Requests that arrive while a catch-up runs wait for it and then need one more, begun
 // after they arrived; the first of them to get syncMu runs it for them all, so that a
 // burst of requests costs two reads of the changes, not one each. Changes are applied a
-// few at a time (applyChunk), the text's trigrams worked out beforehand, so that pages
+// few at a time (applyChunk), the text's grams worked out beforehand, so that pages
 // being read wait a fraction of a millisecond at most for a commit of many cases: a
 // reader may see some cases of a commit before the others, each case whole.
 func (x *SearchIndex) catchUp(ctx context.Context) (err error) {
@@ -241,7 +243,7 @@ func (x *SearchIndex) catchUp(ctx context.Context) (err error) {
 			return fmt.Errorf("search index: %w", err)
 		}
 		var batch []memRow
-		if _, err := scanMemCases(rows, func(r memRow) {
+		if err := scanMemCases(rows, func(r memRow) {
 			r.grams = textGrams(nil, r.text)
 			batch = append(batch, r)
 		}); err != nil {
@@ -287,19 +289,18 @@ type memShown struct {
 	updatedAt                       int64
 }
 
-func scanMemCases(rows *sql.Rows, each func(memRow)) (int, error) {
+// scanMemCases reads rows of memCaseSQL, handing each to each.
+func scanMemCases(rows *sql.Rows, each func(memRow)) error {
 	defer rows.Close()
-	n := 0
 	for rows.Next() {
 		var r memRow
 		sh := &r.shown
 		if err := rows.Scan(&r.rowid, &r.seq, &r.id, &r.text, &r.status, &r.assignee, &r.risk, &r.provider,
 			&r.due, &r.decided, &sh.reference, &sh.fullName, &sh.externalID, &sh.integrationID, &sh.result,
 			&sh.riskDerived, &sh.fourEyes, &sh.round, &sh.decision, &sh.decidedAt, &sh.updatedAt); err != nil {
-			return n, err
+			return err
 		}
 		each(r)
-		n++
 	}
-	return n, rows.Err()
+	return rows.Err()
 }

@@ -61,7 +61,7 @@ type memState struct {
 	// place (spans, and strings handed out, point in). Chunk 0 is empty.
 	arena [][]byte
 
-	grams    map[uint64]*roaring.Bitmap          // trigram of folded text → cases
+	grams    map[uint64]*roaring.Bitmap          // bigram or trigram of folded text → cases
 	queue    map[string]*roaring.Bitmap          // every queue but mine → its cases (sharedQueue)
 	order    map[string]*btree.BTreeG[orderItem] // the same, in the queue's order
 	risk     map[uint8]*roaring.Bitmap
