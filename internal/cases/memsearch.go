@@ -73,7 +73,7 @@ const inlineBuildMax = 50_000
 // many of them one hold of the write lock does.
 const (
 	catchUpBatch = 5000
-	applyChunk   = 64
+	applyChunk   = 16
 )
 
 // memCountLimit (a var for the tests): a search with at most this many possible matches
