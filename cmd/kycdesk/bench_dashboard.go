@@ -93,6 +93,7 @@ func (m *Main) benchDashboard(ctx context.Context, args []string) error {
 	case err := <-done:
 		return fmt.Errorf("server: %v", err)
 	}
+	waitSearchIndex(m, "bench dashboard", base)
 	client, err := benchSignIn(base, email, password, secret)
 	if err != nil {
 		return err

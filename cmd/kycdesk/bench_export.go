@@ -80,6 +80,7 @@ func (m *Main) benchExport(ctx context.Context, args []string) error {
 	case err := <-done:
 		return fmt.Errorf("bench export: server: %w", err)
 	}
+	waitSearchIndex(m, "bench export", base)
 	cookie, err := signInBench(base, lead, benchPassword, totpSecret)
 	if err != nil {
 		return fmt.Errorf("bench export: sign in: %w", err)
