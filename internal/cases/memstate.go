@@ -30,8 +30,9 @@ type memCase struct {
 // span is a string of memState.arena: its chunk, offset and length.
 type span struct{ chunk, off, n uint32 }
 
-// arenaChunk is the size of the arena's chunks: a chunk is never grown (a string of the
-// arena stays where it is, and appending never copies the arena under the write lock).
+// arenaChunk is the size of the arena's chunks (the first ones smaller): a chunk is never
+// grown (a string of the arena stays where it is, and appending never copies the arena
+// under the write lock).
 const arenaChunk = 4 << 20
 
 // orderItem is a case's place in a queue's B-tree: its sort key, then its id (read at its
@@ -110,10 +111,13 @@ func (m *memState) keep(was span, v string) span {
 	}
 	last := len(m.arena) - 1
 	if last < 1 || cap(m.arena[last])-len(m.arena[last]) < len(v) {
-		if len(m.arena) == 0 {
-			m.arena = append(m.arena, nil)
+		size := 64 << 10 // the first chunks small, for a small database
+		if last >= 1 {
+			size = min(arenaChunk, 2*cap(m.arena[last]))
+		} else {
+			m.arena = append(m.arena[:0], nil)
 		}
-		m.arena = append(m.arena, make([]byte, 0, max(arenaChunk, len(v))))
+		m.arena = append(m.arena, make([]byte, 0, max(size, len(v))))
 		last = len(m.arena) - 1
 	}
 	s := span{uint32(last), uint32(len(m.arena[last])), uint32(len(v))}
