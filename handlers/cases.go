@@ -8,8 +8,8 @@ import (
 	"github.com/kycdesk/kycdesk/views"
 )
 
-// caseStore is the case store on the server's database. It holds no state of its own, so a
-// value per request costs nothing and needs no wiring in main.
+// caseStore is the case store on the server's database. It holds no state of its own (the
+// queue index is the server's, shared), so a value per request costs nothing.
 func (s *Server) caseStore() *cases.Store {
 	return &cases.Store{DB: s.DB, Sealer: s.Sealer, Now: s.Now, Routing: cases.Routing{SLA: s.Config.SLA}, Search: s.Search}
 }

@@ -43,8 +43,8 @@ type Server struct {
 	Hasher   *auth.Hasher
 	Users    *auth.Users
 	Sessions *auth.SessionStore
-	// Search is the in-memory queue search index of DB; App makes one when nil (built by
-	// the first search, or by the caller's Start).
+	// Search is the in-memory queue index of DB (pages and searches); App makes one when
+	// nil, built by the first queue page (or by the caller's Start).
 	Search *cases.SearchIndex
 }
 

@@ -29,7 +29,7 @@ type background struct {
 	// The inbox worker (worker.go) and the case store it writes through.
 	cases *cases.Store
 
-	// The queue searches' in-memory index, built at start and kept caught up.
+	// The queues' in-memory index (pages and searches), built at start and kept caught up.
 	search *cases.SearchIndex
 }
 
@@ -57,14 +57,14 @@ func (bg *background) wire(srv *handlers.Server) {
 	srv.Metrics, srv.Integrations, srv.Inbox, srv.Search = bg.metrics, bg.integrations, bg.inbox, bg.search
 }
 
-// searchIndexCatchUp is how often the search index reads the cases changed since it last
-// looked, searches or not: each search catches it up too, so this only keeps a quiet
-// spell's changes from piling up for the next search to read.
+// searchIndexCatchUp is how often the queue index reads the cases changed since it last
+// looked, requests or not: each queue page catches it up too, so this only keeps a quiet
+// spell's changes from piling up for the next page to read.
 const searchIndexCatchUp = time.Second
 
-// startSearchIndex builds the queue searches' in-memory index in the background (searches
-// run in SQLite until it is ready: a few seconds at a million cases) and keeps it caught
-// up. /metrics says when it is ready and how many cases it holds.
+// startSearchIndex builds the queues' in-memory index in the background (pages are read
+// from SQLite until it is ready: about 20 s at a million cases) and keeps it caught up.
+// /metrics says when it is ready and how many cases it holds.
 func (bg *background) startSearchIndex(ctx context.Context, st *store) {
 	bg.search = cases.NewSearchIndex(st.db)
 	bg.search.Start(ctx, searchIndexCatchUp)
@@ -76,10 +76,10 @@ func (bg *background) startSearchIndex(ctx context.Context, st *store) {
 	}()
 	bg.metrics.Registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kycdesk_search_index_ready",
-			Help: "1 when queue searches are answered from the in-memory index, 0 while it is built."},
+			Help: "1 when queue pages and searches are answered from the in-memory index, 0 while it is built."},
 			func() float64 { return b2f(bg.search.Ready()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kycdesk_search_index_cases",
-			Help: "Cases held by the queue searches' in-memory index."},
+			Help: "Cases held by the queues' in-memory index."},
 			func() float64 { return float64(bg.search.Cases()) }))
 }
 
