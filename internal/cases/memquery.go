@@ -380,10 +380,13 @@ func (s *Store) memListQueue(ctx context.Context, f QueueFilter, limit int) (Que
 	x := s.Search
 	x.mu.RLock()
 	var c *roaring.Bitmap
-	if f.cand != nil {
+	switch {
+	case f.cand != nil:
 		cands, _ := s.memCandidates(f)
 		c = x.m.inQueue(cands, f.Queue, f.UserID)
-	} else {
+	case f.Queue != QueueMine && f.Risk == "" && f.Provider == "":
+		c = x.m.queue[f.Queue] // the queue itself, only read: no copy per page
+	default:
 		c = x.m.inQueue(nil, f.Queue, f.UserID)
 		x.m.filter(c, f)
 	}
